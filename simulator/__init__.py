@@ -1,0 +1,3 @@
+"""moesim: a local MoEngage campaign simulator."""
+
+__version__ = "0.1.0"

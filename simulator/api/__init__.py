@@ -1,0 +1,42 @@
+"""HTTP edges: one blueprint per area, one error translation point."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..core.errors import MoesimError
+from ..services.context import Context
+
+log = logging.getLogger("moesim.api")
+
+
+def context() -> Context:
+    return current_app.extensions["moesim"]
+
+
+def register(app: Flask) -> None:
+    from . import data_api, readback, sim
+
+    app.register_blueprint(data_api.bp)
+    app.register_blueprint(readback.bp)
+    app.register_blueprint(sim.bp)
+
+    @app.errorhandler(MoesimError)
+    def moesim_error(error: MoesimError):
+        if request.blueprint == data_api.bp.name:
+            return jsonify(data_api.failure_body(error)), error.status
+        return jsonify(error.body()), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        wrapped = MoesimError(error.description or error.name)
+        wrapped.status, wrapped.code = error.code or 500, error.name.lower().replace(" ", "_")
+        return moesim_error(wrapped)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return moesim_error(MoesimError("internal error; see the server log"))

@@ -1,0 +1,59 @@
+"""The app factory. Nothing happens at import time: ``create_app()`` builds everything."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+
+from .api import register
+from .core.clock import Clock, SystemClock
+from .core.ids import IdSource
+from .core.settings import Settings
+from .services import fixtures
+from .services.context import Context
+from .store import Store
+
+log = logging.getLogger("moesim")
+
+
+def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Context, bool]:
+    """Open and migrate the store; returns the context and whether the database is new."""
+    store = Store(settings.db)
+    applied = store.migrate()
+    is_new = bool(applied) and applied[0] == "m001_users_events_sinks"
+    return Context(settings, store, clock or SystemClock(), IdSource(settings.seed)), is_new
+
+
+def bootstrap(ctx: Context, is_new: bool) -> None:
+    """Load fixtures into a new database, remember the state ``/_sim/reset`` returns to, and
+    declare the simulator ready."""
+    where = fixtures.directory(ctx.settings.fixtures)
+    if is_new and where is not None:
+        summary = fixtures.load(ctx, where)
+        log.info("loaded fixtures from %s: %s", where, summary)
+    ctx.store.mark_baseline()
+    ctx.ready.set()
+
+
+def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] | None = None,
+               clock: Clock | None = None, start: bool = True) -> Flask:
+    """Build the Flask app.
+
+    ``settings`` default to ``MOESIM_*`` variables of ``environ`` (``os.environ``). With
+    ``start=False`` the caller runs ``bootstrap`` itself (``moesim serve`` does, in the
+    background, so ``/_sim/health`` answers while fixtures load).
+    """
+    if settings is None:
+        settings = Settings.load(os.environ if environ is None else environ)
+    ctx, is_new = create_context(settings, clock)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["moesim"] = ctx
+    app.extensions["moesim.is_new"] = is_new
+    register(app)
+    if start:
+        bootstrap(ctx, is_new)
+    return app

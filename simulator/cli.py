@@ -1,0 +1,132 @@
+"""``moesim``: a thin click CLI over the same functions the HTTP API calls."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+
+import click
+
+from .core.errors import MoesimError
+from .core.settings import SETTINGS, Settings
+
+
+class _Group(click.Group):
+    """Turns our errors into one line per problem and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MoesimError as error:
+            click.echo(f"error: {error.message}", err=True)
+            for problem in error.errors:
+                if problem.message != error.message or problem.path != error.path:
+                    click.echo(f"  {problem.path}: {problem.message}", err=True)
+            ctx.exit(1)
+
+
+def _settings(**flags) -> Settings:
+    return Settings.load(os.environ, {k: v for k, v in flags.items() if v is not None})
+
+
+def _help(name: str) -> str:
+    setting = next(s for s in SETTINGS if s.name == name)
+    return f"{setting.help} [env {setting.env}; default {setting.default}]"
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="moesim")
+def main() -> None:
+    """moesim: a local MoEngage campaign simulator."""
+
+
+@main.command()
+@click.option("--host", help=_help("host"))
+@click.option("--port", type=int, help=_help("port"))
+@click.option("--db", help=_help("db"))
+@click.option("--fixtures", help=_help("fixtures"))
+@click.option("--workspace-id", help=_help("workspace_id"))
+@click.option("--data-api-key", help=_help("data_api_key"))
+@click.option("--seed", type=int, help=_help("seed"))
+@click.option("--log-level", help=_help("log_level"))
+def serve(**flags) -> None:
+    """Run the simulator (one process: the scheduler must not be shared)."""
+    from werkzeug.serving import make_server
+
+    from .app import bootstrap, create_app
+
+    settings = _settings(**flags)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app(settings, start=False)
+    server = make_server(settings.host, settings.port, app, threaded=True)
+    base = f"http://{settings.host}:{server.server_port}"
+    default_key = settings.data_api_key == Settings().data_api_key
+    click.echo(f"moesim serving on {base}  (database {os.path.abspath(settings.db)})")
+    click.echo(f"  Data API   {base}/v1/customer/{settings.workspace_id}  "
+               f"(Basic auth: {settings.workspace_id} / "
+               f"{settings.data_api_key if default_key else '<MOESIM_DATA_API_KEY>'})")
+    click.echo(f"  users      {base}/api/users")
+    click.echo(f"  sink       {base}/_sim/sink/<name>   records at {base}/_sim/sinks/<name>")
+    click.echo(f"  readiness  {base}/_sim/ready")
+    sys.stdout.flush()
+    ctx = app.extensions["moesim"]
+    threading.Thread(target=bootstrap, args=(ctx, app.extensions["moesim.is_new"]),
+                     name="moesim-bootstrap", daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        ctx.close()
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["users", "events"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", help=_help("db"))
+@click.option("--skip-invalid", is_flag=True,
+              help="Store the valid rows and report the invalid ones (default: store nothing "
+                   "if any row is invalid).")
+def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
+    """Import users or events from FILE (.json, .jsonl or .csv) with Data API semantics."""
+    from .app import create_context
+    from .services import importer
+
+    ctx, _ = create_context(_settings(db=db))
+    try:
+        with click.progressbar(length=os.path.getsize(file), label=f"importing {kind}",
+                               file=sys.stderr) as bar:
+            report = importer.import_file(ctx, kind, file, skip_invalid=skip_invalid,
+                                          progress=bar.update)
+        ctx.store.analyze()
+    finally:
+        ctx.close()
+    result = report.result
+    click.echo(f"{report.rows} row(s): {result.users_created} user(s) created, "
+               f"{result.users_updated} updated, {result.users_skipped} skipped "
+               f"(update_existing_only), {result.events} event(s)")
+    if report.rejected_total:
+        click.echo(f"{report.rejected_total} invalid row(s) skipped:", err=True)
+        for problem in report.rejected:
+            click.echo(f"  {problem.path}: {problem.message}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5056, show_default=True, type=int)
+@click.option("--seed", type=int, help=_help("seed"))
+def sink(host: str, port: int, seed: int | None) -> None:
+    """Run the capture sink alone, as a fast standalone server."""
+    from .sinkserver import run
+
+    run(host, port, _settings(seed=seed).seed)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,105 @@
+"""Settings, declared once.
+
+Each setting has a name, a default, a parser and a help text. Values come from the
+``MOESIM_<NAME>`` environment variable (read only by ``create_app`` and the CLI), and a
+command-line flag overrides the environment. The README's settings table is checked
+against this declaration by ``tests/test_docs.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+ENV_PREFIX = "MOESIM_"
+BUNDLED_FIXTURES = "bundled"
+NO_FIXTURES = "none"
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port out of range: {port}")
+    return port
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", str, "Interface `moesim serve` binds to."),
+    Setting("port", 5055, _port, "Port `moesim serve` listens on (0 picks a free one)."),
+    Setting("db", "moesim.db", str, "SQLite database file; created and migrated if missing."),
+    Setting("fixtures", BUNDLED_FIXTURES, str,
+            "Fixtures loaded into a new database: `bundled`, a directory, or `none`."),
+    Setting("workspace_id", "MOESIMDEMO", str,
+            "Workspace id (MoEngage app id): the Data API path segment and Basic-auth user."),
+    Setting("data_api_key", "moesim-data-api-key", str,
+            "Data API key: the Basic-auth password of the Data API."),
+    Setting("seed", 0, int, "Seed for every random choice (sink `fail_rate`, ...), so runs repeat."),
+    Setting("log_level", "INFO", str, "Python log level of the server."),
+)
+
+
+class _SettingsBase:
+    @classmethod
+    def load(cls, environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+             ) -> "Settings":
+        """Defaults, then ``MOESIM_*`` variables, then explicit overrides (CLI flags)."""
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is None:
+                values[setting.name] = setting.default
+                continue
+            try:
+                values[setting.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env}: {exc}", path=setting.env) from None
+        for name, value in (overrides or {}).items():
+            if name not in values:
+                raise ConfigError(f"unknown setting: {name}", path=name)
+            if value is not None:
+                values[name] = value
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def public(self) -> dict:
+        """The settings safe to show: the Data API key is a secret."""
+        shown = dataclasses.asdict(self)
+        shown["data_api_key"] = "********"
+        return shown
+
+
+# The dataclass is generated from SETTINGS so that each setting is declared exactly once.
+Settings = dataclasses.make_dataclass(
+    "Settings",
+    [(s.name, type(s.default), dataclasses.field(default=s.default)) for s in SETTINGS],
+    bases=(_SettingsBase,),
+    frozen=True,
+)
+Settings.__doc__ = "Resolved settings; build with ``Settings.load(os.environ, flags)``."
+Settings.__module__ = __name__

@@ -1,0 +1,365 @@
+"""MoEngage Data API payloads (spec §7) parsed into changes the store can apply.
+
+Pure functions: ``now_ms`` comes in as an argument. Errors name the JSON path of the field
+at fault (``actions[0].current_time``) and carry MoEngage's ``error.type``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import attributes
+from .errors import BadRequest
+from .timestamps import epoch_to_ms, iso, parse_iso, to_ms
+
+# Spec §7, S26: customer ids MoEngage refuses (compared trimmed and case-insensitively).
+FORBIDDEN_CUSTOMER_IDS = frozenset({
+    "unknown", "guest", "null", "0", "1", "true", "false", "user_attribute_unique_id",
+    "(empty)", "na", "n/a", "''", "dummy_seller_code", "user_id", "id", "customer_id",
+    "uid", "userid", "none", "-2", "-1", "2", "",
+})
+PLATFORMS = ("ANDROID", "iOS", "web", "TV", "unknown")
+_PLATFORM_BY_LOWER = {p.lower(): p for p in PLATFORMS}
+UNSET_MATCH_TYPES = ("equals", "prefix", "suffix", "contains")
+MAX_TZ_OFFSET_SECONDS = 54_000
+# [I] How far ahead of receipt an event time may lie before it counts as future-dated:
+# clocks of senders drift, MoEngage documents no tolerance.
+FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+
+
+def _attribute(path: str) -> str:
+    return path.rsplit(".", 1)[-1].split("[", 1)[0] or path
+
+
+def _missing(path: str) -> BadRequest:
+    """MoEngage's words for an absent field (data.yaml 400 examples)."""
+    return BadRequest(f"{_attribute(path)} is not found in the payload", path=path,
+                      moe_type="MissingAttributeError")
+
+
+def _invalid(path: str, message: str) -> BadRequest:
+    return BadRequest(f"{_attribute(path)} {message}", path=path, moe_type="InvalidParams")
+
+
+def _array_error(path: str, message: str) -> BadRequest:
+    return BadRequest(message, path=path, moe_type="ArrayFieldError")
+
+
+@dataclass(frozen=True, slots=True)
+class UnsetRule:
+    type: str
+    attr: str
+    case_sensitive: bool
+
+    def matches(self, key: str) -> bool:
+        """Whether the stored attribute ``key`` is meant, by any of its names (internal
+        key, friendly API key, display name)."""
+        return any(self._matches_name(name) for name in attributes.names_of(key))
+
+    def _matches_name(self, name: str) -> bool:
+        wanted = self.attr
+        if not self.case_sensitive:
+            name, wanted = name.lower(), wanted.lower()
+        if self.type == "equals":
+            return name == wanted
+        if self.type == "prefix":
+            return name.startswith(wanted)
+        if self.type == "suffix":
+            return name.endswith(wanted)
+        return wanted in name
+
+
+@dataclass(slots=True)
+class UserChange:
+    customer_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    add_to_arrays: dict[str, list] = field(default_factory=dict)
+    remove_from_arrays: dict[str, list] = field(default_factory=dict)
+    unset: tuple[UnsetRule, ...] = ()
+    update_existing_only: bool = False
+
+    def apply_to(self, current: dict[str, Any]) -> dict[str, Any]:
+        """The attributes after this change: set, then array edits, then unset.
+
+        Array edits keep order and add a value only once; adding to a scalar makes it an
+        array holding the old value [I: MoEngage does not say]. ``unset_attributes`` runs
+        last: "the Unset operation takes precedence" (unset-user-attributes.mdx).
+        """
+        merged = dict(current)
+        for key, value in self.attributes.items():
+            if key not in attributes.CREATE_ONLY or key not in merged:
+                merged[key] = value
+        for key, values in self.add_to_arrays.items():
+            existing = merged.get(key)
+            items = list(existing) if isinstance(existing, list) else (
+                [] if existing is None else [existing])
+            items.extend(v for v in values if v not in items)
+            merged[key] = items
+        for key, values in self.remove_from_arrays.items():
+            existing = merged.get(key)
+            if isinstance(existing, list):
+                merged[key] = [v for v in existing if v not in values]
+        if self.unset:
+            for key in [k for k in merged if k not in attributes.UNSET_PROTECTED
+                        and any(rule.matches(k) for rule in self.unset)]:
+                del merged[key]
+        return merged
+
+
+@dataclass(slots=True)
+class TrackedEvent:
+    customer_id: str
+    name: str
+    ts: int
+    attributes: dict[str, Any]
+    types: dict[str, str]
+    platform: str | None = None
+    app_version: str | None = None
+    user_time: int | None = None
+    tz_offset: int | None = None
+
+
+def _object(value: Any, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise _invalid(path, "must be a JSON object")
+    return value
+
+
+def _customer_id(payload: dict, path: str) -> str:
+    where = f"{path}customer_id"
+    value = payload.get("customer_id")
+    if value is None:
+        raise _missing(where)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _invalid(where, "must be a string")
+    value = str(value)
+    if not value:
+        raise BadRequest("customer_id can not be empty Unicode String", path=where,
+                         moe_type="MissingAttributeError")
+    if value.strip().lower() in FORBIDDEN_CUSTOMER_IDS:
+        # [I] MoEngage lists the values but documents no error for them.
+        raise _invalid(where, f"value {value!r} is not allowed (reserved customer_id)")
+    return value
+
+
+def _check_type(payload: dict, expected: str, path: str) -> None:
+    where = f"{path}type"
+    value = payload.get("type")
+    if value is None:
+        raise _missing(where)
+    if value != expected:
+        raise _invalid(where, f"must be {expected!r} (lowercase, case-sensitive), got {value!r}")
+
+
+def _typed_attributes(raw: dict, path: str) -> tuple[dict, dict]:
+    values: dict[str, Any] = {}
+    types: dict[str, str] = {}
+    for name, value in raw.items():
+        problem = attributes.name_problem(name)
+        if problem:
+            raise BadRequest(problem, path=f"{path}.{name}", moe_type="InvalidParams")
+        key = attributes.storage_key(name)
+        stored, kind = attributes.typed(value)
+        if kind == attributes.NUMBER and attributes.declared_type(key) == attributes.DATETIME:
+            # data.yaml gives First Seen / Last Seen as epoch milliseconds
+            stored, kind = iso(epoch_to_ms(value)), attributes.DATETIME
+        values[key] = stored
+        if kind:
+            types[key] = kind
+    return values, types
+
+
+def _array_ops(raw: Any, path: str) -> dict[str, list]:
+    ops = _object(raw, path)
+    result = {}
+    for name, values in ops.items():
+        if not isinstance(values, list):
+            raise _invalid(f"{path}.{name}", "must be an array of values")
+        if name in attributes.NO_ARRAY_OPERATORS:
+            raise _array_error(f"{path}.{name}",
+                               f"Reserved attribute '{name}' can't be used with array operators")
+        result[attributes.storage_key(name)] = values
+    return result
+
+
+def parse_customer(payload: Any, path: str = "") -> UserChange:
+    """A Track User body (``type: customer``)."""
+    payload = _object(payload, path.rstrip(".") or "body")
+    _check_type(payload, "customer", path)
+    change = UserChange(customer_id=_customer_id(payload, path))
+    flag = payload.get("update_existing_only", False)
+    if not isinstance(flag, bool):
+        raise _invalid(f"{path}update_existing_only", "must be true or false")
+    change.update_existing_only = flag
+    raw = payload.get("attributes")
+    if raw is not None:
+        raw = dict(_object(raw, f"{path}attributes"))
+        add = raw.pop("addValueToArrayField", None)
+        remove = raw.pop("removeValueFromArrayField", None)
+        if add is not None:
+            change.add_to_arrays = _array_ops(add, f"{path}attributes.addValueToArrayField")
+        if remove is not None:
+            change.remove_from_arrays = _array_ops(
+                remove, f"{path}attributes.removeValueFromArrayField")
+        change.attributes, change.types = _typed_attributes(raw, f"{path}attributes")
+        _check_array_conflicts(change, f"{path}attributes")
+    unset = payload.get("unset_attributes")
+    if unset is not None:
+        change.unset = _unset_rules(unset, f"{path}unset_attributes")
+    return change
+
+
+def _check_array_conflicts(change: UserChange, path: str) -> None:
+    """data.yaml: "You can't add and remove the same attribute in one call" and "You can't
+    directly set an attribute and add/remove it in the same call". The same page's own example
+    adds and removes *different values* of one attribute, and documented payloads must be
+    accepted, so [I] only adding and removing the same value is refused."""
+    for key, added in change.add_to_arrays.items():
+        removed = change.remove_from_arrays.get(key, [])
+        if any(value in removed for value in added):
+            raise _array_error(f"{path}.addValueToArrayField.{key}",
+                               f"Cannot add and remove '{key}' at the same time")
+    for key in (*change.add_to_arrays, *change.remove_from_arrays):
+        if key in change.attributes:
+            raise _array_error(f"{path}.{key}",
+                               f"Cannot set and add/remove '{key}' at the same time")
+
+
+def _unset_rules(raw: Any, path: str) -> tuple[UnsetRule, ...]:
+    if not isinstance(raw, list):
+        raise _invalid(path, "must be an array")
+    rules = []
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        item = _object(item, where)
+        kind = item.get("type")
+        if kind not in UNSET_MATCH_TYPES:
+            raise _invalid(f"{where}.type", f"must be one of {', '.join(UNSET_MATCH_TYPES)}")
+        attr = item.get("attr")
+        if not isinstance(attr, str) or not attr:
+            raise _missing(f"{where}.attr")
+        sensitive = item.get("case_sensitive", True)
+        if not isinstance(sensitive, bool):
+            raise _invalid(f"{where}.case_sensitive", "must be true or false")
+        rules.append(UnsetRule(kind, attr, sensitive))
+    return tuple(rules)
+
+
+def _moment(value: Any, path: str) -> int:
+    """``current_time`` / ``user_time``: ISO 8601, or epoch seconds or milliseconds."""
+    if isinstance(value, bool):
+        raise _invalid(path, "must be an ISO 8601 datetime or epoch seconds")
+    if isinstance(value, (int, float)):
+        return epoch_to_ms(value)
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.lstrip("-").replace(".", "", 1).isdigit():
+            return epoch_to_ms(float(stripped))
+        parsed = parse_iso(stripped)
+        if parsed is not None:
+            return to_ms(parsed)
+    raise _invalid(path, "must be an ISO 8601 datetime or epoch seconds")
+
+
+def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
+    action = _object(raw, path)
+    name = action.get("action")
+    if not isinstance(name, str):
+        raise _missing(f"{path}.action")
+    if not name.strip():
+        raise BadRequest("action cannot be empty Unicode string", path=f"{path}.action",
+                         moe_type="MissingAttributeError")
+    raw_attrs = action.get("attributes") or {}
+    values, types = _typed_attributes(_object(raw_attrs, f"{path}.attributes"),
+                                      f"{path}.attributes")
+    ts = now_ms
+    if action.get("current_time") is not None:
+        ts = _moment(action["current_time"], f"{path}.current_time")
+    if ts > now_ms + FUTURE_TOLERANCE_MS:
+        raise _invalid(f"{path}.current_time",
+                       "is in the future: MoEngage does not accept future dated events")
+    user_time = None
+    if action.get("user_time") is not None:
+        user_time = _moment(action["user_time"], f"{path}.user_time")
+    offset = action.get("user_timezone_offset")
+    if offset is not None:
+        if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not (
+                -MAX_TZ_OFFSET_SECONDS <= offset <= MAX_TZ_OFFSET_SECONDS):
+            raise _invalid(f"{path}.user_timezone_offset",
+                           "must be seconds between -54000 and 54000")
+        offset = int(offset)
+    platform = action.get("platform")
+    if platform is not None:
+        # Documented examples send "Android", "IOS" and "Windows": known names are read
+        # case-insensitively, anything else is kept as sent.
+        if not isinstance(platform, str):
+            raise _invalid(f"{path}.platform", f"must be a string such as {', '.join(PLATFORMS)}")
+        platform = _PLATFORM_BY_LOWER.get(platform.lower(), platform)
+    version = action.get("app_version")
+    return TrackedEvent(customer_id, name, ts, values, types, platform,
+                        None if version is None else str(version), user_time, offset)
+
+
+def parse_event(payload: Any, now_ms: int, path: str = "") -> list[TrackedEvent]:
+    """A Track Event body (``type: event``) with one or more ``actions``."""
+    payload = _object(payload, path.rstrip(".") or "body")
+    _check_type(payload, "event", path)
+    customer_id = _customer_id(payload, path)
+    actions = payload.get("actions")
+    if actions is None:
+        raise _missing(f"{path}actions")
+    if not isinstance(actions, list) or not actions:
+        raise BadRequest("actions can not be empty Array", path=f"{path}actions",
+                         moe_type="MissingAttributeError")
+    return [_action(a, customer_id, now_ms, f"{path}actions[{i}]") for i, a in enumerate(actions)]
+
+
+def parse_flat_event(row: Any, now_ms: int, path: str) -> TrackedEvent:
+    """One event as a flat record (import files): ``customer_id``, ``action`` and the
+    action's own fields side by side."""
+    row = _object(row, path)
+    customer_id = _customer_id(row, f"{path}.")
+    return _action(row, customer_id, now_ms, path)
+
+
+@dataclass(slots=True)
+class BulkParse:
+    items: list[UserChange | TrackedEvent] = field(default_factory=list)
+    devices: int = 0
+    rejected: list[BadRequest] = field(default_factory=list)
+
+
+def parse_bulk(payload: Any, now_ms: int) -> BulkParse:
+    """A Bulk Import body (``type: transition``).
+
+    Request-level problems raise. A bad element is left out and reported in ``rejected``
+    while the rest is applied: MoEngage answers 200 for a bulk request and reports element
+    problems in its logs (spec §7, S25).
+    """
+    payload = _object(payload, "body")
+    _check_type(payload, "transition", "")
+    elements = payload.get("elements")
+    if not isinstance(elements, list) or not elements:
+        # Verbatim, leading apostrophe included (data.yaml, /transition 400 empty_elements).
+        raise BadRequest("'elements cannot be empty array", path="elements",
+                         moe_type="MissingAttributeError")
+    result = BulkParse()
+    for i, element in enumerate(elements):
+        path = f"elements[{i}]."
+        try:
+            kind = _object(element, path[:-1]).get("type")
+            if kind == "customer":
+                result.items.append(parse_customer(element, path))
+            elif kind == "event":
+                result.items.extend(parse_event(element, now_ms, path))
+            elif kind == "device":
+                _customer_id(element, path)
+                result.devices += 1
+            else:
+                raise BadRequest("'type in elements should be customer/event/device",
+                                 path=f"{path}type", moe_type="AttributeError")
+        except BadRequest as problem:
+            result.rejected.append(problem)
+    return result

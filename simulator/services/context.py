@@ -1,0 +1,26 @@
+"""The one object services receive: no Flask globals below the edges."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..core.clock import Clock
+from ..core.ids import IdSource
+from ..core.settings import Settings
+from ..store import Store
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    clock: Clock
+    ids: IdSource
+    ready: threading.Event = field(default_factory=threading.Event)
+    # Data API problems MoEngage would only show in its logs (rejected bulk elements).
+    data_api_log: deque = field(default_factory=lambda: deque(maxlen=1000))
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,89 @@
+"""Demo fixtures: loaded into a new database when the server starts.
+
+A fixtures directory holds ``manifest.json``::
+
+    {"anchor": "2026-11-01T12:00:00Z", "users": "users.jsonl", "events": "events.jsonl",
+     "shift_user_attributes": ["cr_t", "u_l_a"], "shift_event_attributes": ["flight_time"]}
+
+The files are import files (see ``importer``). Their times were written relative to
+``anchor``; on load every event time and the listed datetime attributes move by
+``now - anchor``, so "a few weeks of history" and "a flight in the next days" stay true
+whenever the fixtures are loaded, and a virtual clock started at the same time loads the
+same data every run.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from ..core.errors import ConfigError
+from ..core.settings import BUNDLED_FIXTURES, NO_FIXTURES
+from ..core.timestamps import iso, parse_iso, to_ms
+from . import importer
+from .context import Context
+
+
+def directory(setting: str) -> Path | None:
+    """Where the ``fixtures`` setting points: None for ``none``."""
+    if setting == NO_FIXTURES:
+        return None
+    if setting == BUNDLED_FIXTURES:
+        return Path(str(resources.files("simulator.bundled_fixtures")))
+    path = Path(setting)
+    if not (path / "manifest.json").is_file():
+        raise ConfigError(f"{setting}: not a fixtures directory (no manifest.json)",
+                          path="fixtures")
+    return path
+
+
+def _shifter(shift_ms: int, keys: set[str]) -> Callable[[dict], None]:
+    def shift(attrs: dict) -> None:
+        for key in keys & attrs.keys():
+            moment = parse_iso(attrs[key]) if isinstance(attrs[key], str) else None
+            if moment is not None:
+                attrs[key] = iso(to_ms(moment) + shift_ms)
+    return shift
+
+
+def load(ctx: Context, where: Path) -> dict:
+    try:
+        manifest = json.loads((where / "manifest.json").read_text())
+        anchor = parse_iso(manifest["anchor"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{where}/manifest.json: {exc}", path="fixtures") from None
+    if anchor is None:
+        raise ConfigError(f"{where}/manifest.json: anchor must be an ISO datetime",
+                          path="anchor")
+    shift_ms = ctx.clock.now_ms() - to_ms(anchor)
+    shift_user = _shifter(shift_ms, set(manifest.get("shift_user_attributes", [])))
+    shift_event = _shifter(shift_ms, set(manifest.get("shift_event_attributes", [])))
+
+    def user_row(row: Any) -> Any:
+        if isinstance(row, dict):
+            shift_user(row.get("attributes") if isinstance(row.get("attributes"), dict) else row)
+        return row
+
+    def event_row(row: Any) -> Any:
+        if isinstance(row, dict):
+            if isinstance(row.get("current_time"), (int, float)):
+                row["current_time"] = int(row["current_time"]) + shift_ms // 1000
+            elif isinstance(row.get("current_time"), str):
+                moment = parse_iso(row["current_time"])
+                if moment is not None:
+                    row["current_time"] = iso(to_ms(moment) + shift_ms)
+            if isinstance(row.get("attributes"), dict):
+                shift_event(row["attributes"])
+        return row
+
+    summary = {}
+    if manifest.get("users"):
+        summary["users"] = importer.import_file(
+            ctx, importer.USERS, str(where / manifest["users"]), transform=user_row).result
+    if manifest.get("events"):
+        summary["events"] = importer.import_file(
+            ctx, importer.EVENTS, str(where / manifest["events"]), transform=event_row).result
+    ctx.store.analyze()
+    return {k: v.as_dict() for k, v in summary.items()}

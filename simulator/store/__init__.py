@@ -1,0 +1,5 @@
+"""Storage: the only code that touches SQLite."""
+
+from .database import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,49 @@
+"""SQL for events."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+_INSERT = ("INSERT INTO events (user_id, name, ts, attrs, platform, app_version, user_time, "
+           "tz_offset, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_COLUMNS = "e.id, u.customer_id, e.name, e.ts, e.attrs, e.platform, e.app_version, " \
+           "e.user_time, e.tz_offset"
+
+
+def insert(db: Database, rows: list[tuple]) -> None:
+    """Rows in the column order of ``_INSERT``; attrs already JSON text."""
+    db.conn.executemany(_INSERT, rows)
+
+
+def for_user(db: Database, user_id: int, limit: int, after: tuple[int, int] | None) -> list[dict]:
+    """A user's events in time order; ``after`` is the ``(ts, id)`` of the last one seen."""
+    ts, last_id = after or (-(2 ** 62), 0)
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM events e JOIN users u ON u.id = e.user_id "
+        "WHERE e.user_id = ? AND (e.ts, e.id) > (?, ?) ORDER BY e.ts, e.id LIMIT ?",
+        [user_id, ts, last_id, limit]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def page(db: Database, limit: int, after_id: int, name: str | None = None) -> list[dict]:
+    """All events in arrival order, optionally of one name."""
+    where, params = "e.id > ?", [after_id]
+    if name is not None:
+        where += " AND e.name = ?"
+        params.append(name)
+    rows = db.execute(f"SELECT {_COLUMNS} FROM events e JOIN users u ON u.id = e.user_id "
+                      f"WHERE {where} ORDER BY e.id LIMIT ?", [*params, limit]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def count(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def _row(row) -> dict:
+    row_id, cid, name, ts, attrs, platform, version, user_time, offset = row
+    return {"id": row_id, "customer_id": cid, "name": name, "ts": ts, "attrs": json.loads(attrs),
+            "platform": platform, "app_version": version, "user_time": user_time,
+            "tz_offset": offset}

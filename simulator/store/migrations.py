@@ -1,0 +1,79 @@
+"""Schema, as sqlite-utils migrations. Add a new function for every change; never edit one
+that has shipped.
+
+Design (see ../shared/notes/stack-findings.md §4):
+- users keep every attribute in one JSON object ``attrs`` keyed by storage key (see
+  ``core.attributes``); the standard attributes segment queries and lookups need are
+  VIRTUAL generated columns, so the SQL that filters on them is the column name, never a
+  JSON expression that might miss its index.
+- events have one secondary index, ``(name, user_id, ts)``: it covers "did X n times in a
+  window", the did/did-not point lookups and, through SQLite's skip-scan once ANALYZE has
+  run, a user's own timeline.
+- times are epoch milliseconds (UTC) from the simulator's clock.
+"""
+
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("moesim")
+
+
+@MIGRATIONS()
+def m001_users_events_sinks(db):
+    db.executescript("""
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL UNIQUE,
+        attrs TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        email TEXT GENERATED ALWAYS AS (json_extract(attrs, '$.u_em')) VIRTUAL,
+        mobile TEXT GENERATED ALWAYS AS (json_extract(attrs, '$.u_mb')) VIRTUAL,
+        first_name TEXT GENERATED ALWAYS AS (json_extract(attrs, '$.u_fn')) VIRTUAL,
+        last_seen TEXT GENERATED ALWAYS AS (json_extract(attrs, '$.u_l_a')) VIRTUAL,
+        tz_offset_mins REAL GENERATED ALWAYS AS (json_extract(attrs, '$.moe_dtzo')) VIRTUAL
+    );
+    CREATE INDEX ix_users_email ON users(email);
+    CREATE INDEX ix_users_mobile ON users(mobile);
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        attrs TEXT NOT NULL DEFAULT '{}',
+        platform TEXT,
+        app_version TEXT,
+        user_time INTEGER,
+        tz_offset INTEGER,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX ix_events_name_user_ts ON events(name, user_id, ts);
+
+    -- MoEngage fixes an attribute's data type when it is first seen [I: first type wins].
+    CREATE TABLE attribute_types (
+        entity TEXT NOT NULL,          -- 'user' or 'event'
+        scope TEXT NOT NULL,           -- '' for users, the event name for events
+        key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        PRIMARY KEY (entity, scope, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sinks (
+        name TEXT PRIMARY KEY,
+        behaviour TEXT NOT NULL DEFAULT '{}',
+        served INTEGER NOT NULL DEFAULT 0,
+        fail_next_left INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sink_requests (
+        id INTEGER PRIMARY KEY,
+        sink TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        record TEXT NOT NULL          -- the JSON the sinks API lists
+    );
+    CREATE INDEX ix_sink_requests_sink ON sink_requests(sink, seq);
+    """)

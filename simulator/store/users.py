@@ -1,0 +1,67 @@
+"""SQL for users."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+_CHUNK = 500  # stays under SQLite's bound-parameter limit
+
+
+def find(db: Database, customer_ids) -> dict[str, tuple[int, dict]]:
+    """``customer_id -> (row id, attrs)`` for the ones that exist."""
+    wanted = list(customer_ids)
+    found: dict[str, tuple[int, dict]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row_id, cid, attrs in db.execute(
+                f"SELECT id, customer_id, attrs FROM users WHERE customer_id IN ({marks})", chunk):
+            found[cid] = (row_id, json.loads(attrs))
+    return found
+
+
+def insert(db: Database, rows: list[tuple[str, dict]], now_ms: int) -> dict[str, int]:
+    """New users ``(customer_id, attrs)``; returns their row ids."""
+    ids = {}
+    for cid, attrs in rows:
+        cursor = db.execute(
+            "INSERT INTO users (customer_id, attrs, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (cid, json.dumps(attrs, separators=(",", ":")), now_ms, now_ms))
+        ids[cid] = cursor.lastrowid
+    return ids
+
+
+def update(db: Database, rows: list[tuple[int, dict]], now_ms: int) -> None:
+    db.conn.executemany(
+        "UPDATE users SET attrs = ?, updated_at = ? WHERE id = ?",
+        [(json.dumps(attrs, separators=(",", ":")), now_ms, row_id) for row_id, attrs in rows])
+
+
+_SELECT = "SELECT id, customer_id, attrs, created_at, updated_at FROM users "
+
+
+def get(db: Database, customer_id: str) -> dict | None:
+    row = db.execute(_SELECT + "WHERE customer_id = ?", [customer_id]).fetchone()
+    return None if row is None else _row(row)
+
+
+def by_row_id(db: Database, row_id: int) -> dict | None:
+    row = db.execute(_SELECT + "WHERE id = ?", [row_id]).fetchone()
+    return None if row is None else _row(row)
+
+
+def page(db: Database, limit: int, after_id: int) -> list[dict]:
+    rows = db.execute(_SELECT + "WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def count(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def _row(row) -> dict:
+    row_id, cid, attrs, created, updated = row
+    return {"id": row_id, "customer_id": cid, "attrs": json.loads(attrs),
+            "created_at": created, "updated_at": updated}
