@@ -83,6 +83,12 @@ def display_name(key: str) -> str:
     return attr.display if attr else key
 
 
+def api_name(key: str) -> str:
+    """The name the Data API uses for a stored attribute (``u_fn`` -> ``first_name``)."""
+    attr = _BY_NAME.get(key)
+    return attr.aliases[0] if attr and attr.aliases else key
+
+
 def names_of(key: str) -> tuple[str, ...]:
     """Every name a stored attribute answers to."""
     attr = _BY_NAME.get(key)

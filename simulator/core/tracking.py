@@ -220,11 +220,11 @@ def _check_array_conflicts(change: UserChange, path: str) -> None:
         removed = change.remove_from_arrays.get(key, [])
         if any(value in removed for value in added):
             raise _array_error(f"{path}.addValueToArrayField.{key}",
-                               f"Cannot add and remove '{key}' at the same time")
+                               f"Cannot add and remove '{attributes.api_name(key)}' at the same time")
     for key in (*change.add_to_arrays, *change.remove_from_arrays):
         if key in change.attributes:
             raise _array_error(f"{path}.{key}",
-                               f"Cannot set and add/remove '{key}' at the same time")
+                               f"Cannot set and add/remove '{attributes.api_name(key)}' at the same time")
 
 
 def _unset_rules(raw: Any, path: str) -> tuple[UnsetRule, ...]:

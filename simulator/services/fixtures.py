@@ -31,6 +31,11 @@ def directory(setting: str) -> Path | None:
     if setting == NO_FIXTURES:
         return None
     if setting == BUNDLED_FIXTURES:
+        # A source checkout (or editable install) has them at the top level; a wheel ships
+        # the same files as the ``simulator.bundled_fixtures`` package (pyproject.toml).
+        source = Path(__file__).resolve().parents[2] / "fixtures"
+        if (source / "manifest.json").is_file():
+            return source
         return Path(str(resources.files("simulator.bundled_fixtures")))
     path = Path(setting)
     if not (path / "manifest.json").is_file():

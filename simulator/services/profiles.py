@@ -98,11 +98,6 @@ def moengage_id(row_id: int) -> str:
     return format(row_id, "024x")
 
 
-def _export_name(key: str) -> str:
-    attr = attributes.standard(key)
-    return attr.aliases[0] if attr and attr.aliases else key
-
-
 def _require(container: dict, key: str, path: str):
     if key not in container:
         raise BadRequest(f"{key} is not found in the payload", path=path,
@@ -150,7 +145,7 @@ def export(ctx: Context, payload, max_users: int) -> dict:
                 continue
             shown = {"customer_id": row["customer_id"], "id": moengage_id(row["id"])}
             for key, stored in row["attrs"].items():
-                shown[_export_name(key)] = stored
+                shown[attributes.api_name(key)] = stored
             if wanted is not None:
                 shown = {k: v for k, v in shown.items()
                          if k in wanted or any(n in wanted for n in attributes.names_of(

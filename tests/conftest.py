@@ -1,0 +1,107 @@
+import base64
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from simulator.app import create_app
+from simulator.core.clock import VirtualClock
+from simulator.core.settings import Settings
+
+WORKSPACE, KEY = "W1", "K1"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+def basic(user: str, password: str) -> dict:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(db=str(tmp_path / "moesim.db"), fixtures="none", workspace_id=WORKSPACE,
+                    data_api_key=KEY)
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock(NOW)
+
+
+@pytest.fixture
+def app(settings, clock):
+    app = create_app(settings, clock=clock)
+    yield app
+    app.extensions["moesim"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return basic(WORKSPACE, KEY)
+
+
+@pytest.fixture
+def ctx(app):
+    return app.extensions["moesim"]
+
+
+class Server:
+    """``moesim serve`` in a subprocess, on a free loopback port."""
+
+    def __init__(self, args, env):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **env})
+        first = self.proc.stdout.readline()
+        match = re.search(r"http://[\d.]+:(\d+)", first)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"moesim serve did not start: {first}{self.proc.stdout.read()}")
+        self.url = f"http://127.0.0.1:{match.group(1)}"
+        self.banner = first
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Poll ``/_sim/ready`` of a separate process (start-up, not the scheduler)."""
+        session = requests.Session()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if session.get(self.url + "/_sim/ready", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError("server never became ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    started = []
+
+    def start(*args, env=None):
+        server = Server(args, env or {})
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
