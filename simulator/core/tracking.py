@@ -28,6 +28,10 @@ MAX_TZ_OFFSET_SECONDS = 54_000
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 
 
+def _at(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
 def _attribute(path: str) -> str:
     return path.rsplit(".", 1)[-1].split("[", 1)[0] or path
 
@@ -267,27 +271,27 @@ def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
     action = _object(raw, path)
     name = action.get("action")
     if not isinstance(name, str):
-        raise _missing(f"{path}.action")
+        raise _missing(_at(path, "action"))
     if not name.strip():
-        raise BadRequest("action cannot be empty Unicode string", path=f"{path}.action",
+        raise BadRequest("action cannot be empty Unicode string", path=_at(path, "action"),
                          moe_type="MissingAttributeError")
     raw_attrs = action.get("attributes") or {}
-    values, types = _typed_attributes(_object(raw_attrs, f"{path}.attributes"),
-                                      f"{path}.attributes")
+    values, types = _typed_attributes(_object(raw_attrs, _at(path, "attributes")),
+                                      _at(path, "attributes"))
     ts = now_ms
     if action.get("current_time") is not None:
-        ts = _moment(action["current_time"], f"{path}.current_time")
+        ts = _moment(action["current_time"], _at(path, "current_time"))
     if ts > now_ms + FUTURE_TOLERANCE_MS:
-        raise _invalid(f"{path}.current_time",
+        raise _invalid(_at(path, "current_time"),
                        "is in the future: MoEngage does not accept future dated events")
     user_time = None
     if action.get("user_time") is not None:
-        user_time = _moment(action["user_time"], f"{path}.user_time")
+        user_time = _moment(action["user_time"], _at(path, "user_time"))
     offset = action.get("user_timezone_offset")
     if offset is not None:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not (
                 -MAX_TZ_OFFSET_SECONDS <= offset <= MAX_TZ_OFFSET_SECONDS):
-            raise _invalid(f"{path}.user_timezone_offset",
+            raise _invalid(_at(path, "user_timezone_offset"),
                            "must be seconds between -54000 and 54000")
         offset = int(offset)
     platform = action.get("platform")
@@ -295,7 +299,7 @@ def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
         # Documented examples send "Android", "IOS" and "Windows": known names are read
         # case-insensitively, anything else is kept as sent.
         if not isinstance(platform, str):
-            raise _invalid(f"{path}.platform", f"must be a string such as {', '.join(PLATFORMS)}")
+            raise _invalid(_at(path, "platform"), f"must be a string such as {', '.join(PLATFORMS)}")
         platform = _PLATFORM_BY_LOWER.get(platform.lower(), platform)
     version = action.get("app_version")
     return TrackedEvent(customer_id, name, ts, values, types, platform,

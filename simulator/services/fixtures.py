@@ -5,9 +5,9 @@ A fixtures directory holds ``manifest.json``::
     {"anchor": "2026-11-01T12:00:00Z", "users": "users.jsonl", "events": "events.jsonl",
      "shift_user_attributes": ["cr_t", "u_l_a"], "shift_event_attributes": ["flight_time"]}
 
-The files are import files (see ``importer``). Their times were written relative to
+The files are import files (see ``importer``), with times as ISO strings. Their times were written relative to
 ``anchor``; on load every event time and the listed datetime attributes move by
-``now - anchor``, so "a few weeks of history" and "a flight in the next days" stay true
+``now - anchor`` rounded down to whole days, so "a few weeks of history" and "a flight in the next days" stay true
 whenever the fixtures are loaded, and a virtual clock started at the same time loads the
 same data every run.
 """
@@ -23,6 +23,8 @@ from ..core.errors import ConfigError
 from ..core.settings import BUNDLED_FIXTURES, NO_FIXTURES
 from ..core.timestamps import iso, parse_iso, to_ms
 from . import importer
+
+DAY_MS = 86_400_000
 from .context import Context
 
 
@@ -62,7 +64,8 @@ def load(ctx: Context, where: Path) -> dict:
     if anchor is None:
         raise ConfigError(f"{where}/manifest.json: anchor must be an ISO datetime",
                           path="anchor")
-    shift_ms = ctx.clock.now_ms() - to_ms(anchor)
+    # Whole days, so times of day (users' local activity hours) survive the shift.
+    shift_ms = (ctx.clock.now_ms() - to_ms(anchor)) // DAY_MS * DAY_MS
     shift_user = _shifter(shift_ms, set(manifest.get("shift_user_attributes", [])))
     shift_event = _shifter(shift_ms, set(manifest.get("shift_event_attributes", [])))
 
@@ -73,9 +76,7 @@ def load(ctx: Context, where: Path) -> dict:
 
     def event_row(row: Any) -> Any:
         if isinstance(row, dict):
-            if isinstance(row.get("current_time"), (int, float)):
-                row["current_time"] = int(row["current_time"]) + shift_ms // 1000
-            elif isinstance(row.get("current_time"), str):
+            if isinstance(row.get("current_time"), str):
                 moment = parse_iso(row["current_time"])
                 if moment is not None:
                     row["current_time"] = iso(to_ms(moment) + shift_ms)
