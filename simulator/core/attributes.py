@@ -51,6 +51,8 @@ for _attr in STANDARD_ATTRIBUTES:
     for _name in (_attr.key, _attr.display, *_attr.aliases):
         _BY_NAME[_name] = _attr
 
+DATETIME_KEYS = frozenset(a.key for a in STANDARD_ATTRIBUTES if a.type == DATETIME)
+
 # data.yaml UserAttributes: "id", "_id" and "" are blocked. The ``moe_`` prefix is reserved
 # too, but MoEngage answers it with "periodic blacklisting", not an error, so it is accepted.
 BLOCKED_NAMES = frozenset({"id", "_id", ""})
@@ -108,15 +110,23 @@ def typed(value: Any) -> tuple[Any, str | None]:
     ISO 8601 strings become datetimes (stored canonical, see ``timestamps``); any other
     string stays a string, as MoEngage does with invalid dates.
     """
+    kind = _KIND_OF.get(type(value))  # exact types first: this runs per attribute per event
+    if kind is STRING:
+        moment = canonical_datetime(value) if value[:1].isdigit() else None
+        return (moment, DATETIME) if moment is not None else (value, STRING)
+    if kind is not None:
+        return value, kind
     if isinstance(value, bool):
         return value, BOOL
     if isinstance(value, (int, float)):
         return value, NUMBER
     if isinstance(value, str):
-        moment = canonical_datetime(value) if value[:1].isdigit() else None
-        return (moment, DATETIME) if moment is not None else (value, STRING)
+        return typed(str(value))
     if isinstance(value, list):
         return value, ARRAY
     if isinstance(value, dict):
         return value, OBJECT
     return None, None
+
+
+_KIND_OF = {str: STRING, bool: BOOL, int: NUMBER, float: NUMBER, list: ARRAY, dict: OBJECT}

@@ -160,13 +160,14 @@ def _check_type(payload: dict, expected: str, path: str) -> None:
 def _typed_attributes(raw: dict, path: str) -> tuple[dict, dict]:
     values: dict[str, Any] = {}
     types: dict[str, str] = {}
+    storage_key, typed, blocked = attributes.storage_key, attributes.typed, attributes.BLOCKED_NAMES
     for name, value in raw.items():
-        problem = attributes.name_problem(name)
-        if problem:
-            raise BadRequest(problem, path=f"{path}.{name}", moe_type="InvalidParams")
-        key = attributes.storage_key(name)
-        stored, kind = attributes.typed(value)
-        if kind == attributes.NUMBER and attributes.declared_type(key) == attributes.DATETIME:
+        if name in blocked:
+            raise BadRequest(attributes.name_problem(name), path=f"{path}.{name}",
+                             moe_type="InvalidParams")
+        key = storage_key(name)
+        stored, kind = typed(value)
+        if kind is attributes.NUMBER and key in attributes.DATETIME_KEYS:
             # data.yaml gives First Seen / Last Seen as epoch milliseconds
             stored, kind = iso(epoch_to_ms(value)), attributes.DATETIME
         values[key] = stored

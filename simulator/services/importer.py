@@ -53,8 +53,8 @@ def _csv_value(text: str) -> Any:
 
 def read_rows(path: str, progress: Callable[[int], None] | None = None
               ) -> Iterator[tuple[str, Any]]:
-    """``(where, row)`` pairs; ``where`` is ``file:line`` (or ``file[index]``)."""
-    name = os.path.basename(path)
+    """``(where, row)`` pairs; ``where`` is the line number (or ``[index]`` in a JSON array),
+    kept cheap because it is only shown for bad rows."""
     suffix = os.path.splitext(path)[1].lower()
     try:
         handle = open(path, "rb")
@@ -62,15 +62,15 @@ def read_rows(path: str, progress: Callable[[int], None] | None = None
         raise BadRequest(f"{path}: {exc.strerror}", path=path) from None
     with handle:
         if suffix in (".jsonl", ".ndjson"):
+            decode = json.JSONDecoder().decode
             for number, line in enumerate(handle, 1):
                 if progress:
                     progress(len(line))
-                if not line.strip():
-                    continue
                 try:
-                    yield f"{name}:{number}", json.loads(line)
+                    yield number, decode(line.decode("utf-8"))
                 except ValueError as exc:
-                    yield f"{name}:{number}", BadRequest(f"malformed JSON: {exc}")
+                    if line.strip():
+                        yield number, BadRequest(f"malformed JSON: {exc}")
         elif suffix == ".json":
             data = handle.read()
             if progress:
@@ -83,13 +83,12 @@ def read_rows(path: str, progress: Callable[[int], None] | None = None
                 loaded = loaded["elements"]
             rows = loaded if isinstance(loaded, list) else [loaded]
             for index, row in enumerate(rows):
-                yield f"{name}[{index}]", row
+                yield f"[{index}]", row
         elif suffix == ".csv":
             text = (line.decode("utf-8-sig") for line in handle)
             reader = csv.DictReader(text)
             for number, row in enumerate(reader, 2):
-                yield f"{name}:{number}", {k: _csv_value(v) for k, v in row.items()
-                                           if k and v not in (None, "")}
+                yield number, {k: _csv_value(v) for k, v in row.items() if k and v not in (None, "")}
         else:
             raise BadRequest(f"{path}: unknown file type {suffix!r} (use .json, .jsonl or .csv)",
                              path=path)
@@ -128,6 +127,7 @@ def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = Fals
             except MoesimError as problem:
                 report.rejected_total += 1
                 if len(report.rejected) < MAX_REPORTED:
+                    where = f"{os.path.basename(path)}{'' if str(where)[:1] == '[' else ':'}{where}"
                     at = f"{where}: {problem.path}" if problem.path else where
                     report.rejected.append(FieldError(at, problem.message))
                 continue
