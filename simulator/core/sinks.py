@@ -58,31 +58,10 @@ class SinkBehaviour:
                 errors.append(FieldError("delay_ms", f"must be an integer 0-{MAX_DELAY_MS}"))
             else:
                 values["delay_ms"] = delay
-        if payload.get("fail_next") is not None:
-            rule = payload["fail_next"]
-            if not isinstance(rule, dict):
-                errors.append(FieldError("fail_next", "must be an object {count, status}"))
-            else:
-                count = rule.get("count")
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    errors.append(FieldError("fail_next.count", "must be an integer >= 0"))
-                else:
-                    values["fail_next_count"] = count
-                values["fail_next_status"] = _status(rule.get("status", 500),
-                                                     "fail_next.status", errors)
-        if payload.get("fail_rate") is not None:
-            rule = payload["fail_rate"]
-            if not isinstance(rule, dict):
-                errors.append(FieldError("fail_rate", "must be an object {rate, status}"))
-            else:
-                rate = rule.get("rate")
-                if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (
-                        0 <= rate <= 1):
-                    errors.append(FieldError("fail_rate.rate", "must be a number from 0 to 1"))
-                else:
-                    values["fail_rate"] = float(rate)
-                values["fail_rate_status"] = _status(rule.get("status", 500),
-                                                     "fail_rate.status", errors)
+        _failure_rule(payload, "fail_next", "count", "an integer >= 0",
+                      lambda v: isinstance(v, int) and v >= 0, values, errors)
+        _failure_rule(payload, "fail_rate", "rate", "a number from 0 to 1",
+                      lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, values, errors)
         if errors:
             raise ValidationFailed("invalid sink behaviour", errors=errors)
         return replace(cls(), **values)
@@ -98,6 +77,23 @@ class SinkBehaviour:
     @classmethod
     def from_dict(cls, stored: dict) -> "SinkBehaviour":
         return cls.parse(stored) if stored else cls()
+
+
+def _failure_rule(payload: dict, name: str, amount: str, expected: str, valid,
+                  values: dict, errors: list[FieldError]) -> None:
+    """``fail_next: {count, status}`` and ``fail_rate: {rate, status}``."""
+    rule = payload.get(name)
+    if rule is None:
+        return
+    if not isinstance(rule, dict):
+        errors.append(FieldError(name, f"must be an object {{{amount}, status}}"))
+        return
+    value = rule.get(amount)
+    if isinstance(value, bool) or not valid(value):
+        errors.append(FieldError(f"{name}.{amount}", f"must be {expected}"))
+    else:
+        values[name if name == "fail_rate" else f"{name}_{amount}"] = value
+    values[f"{name}_status"] = _status(rule.get("status", 500), f"{name}.status", errors)
 
 
 def _status(value: Any, path: str, errors: list[FieldError]) -> int:
