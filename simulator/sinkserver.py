@@ -116,11 +116,13 @@ class _MethodNotAllowed(Exception):
 class SinkHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "moesim-sink"
-    sys_version = ""
     disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY on the socket
     wbufsize = 64 * 1024  # status line, headers and body leave in one send, at the flush
     timeout = IDLE_TIMEOUT_S
     server: "SinkServer"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base's signature
         """Quiet: a sink under load must not spend its time printing."""

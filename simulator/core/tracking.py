@@ -6,12 +6,22 @@ at fault (``actions[0].current_time``) and carry MoEngage's ``error.type``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from . import attributes
 from .errors import BadRequest
 from .timestamps import epoch_to_ms, iso, parse_iso, to_ms
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, which stdlib json keeps
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
 
 # Spec §7, S26: customer ids MoEngage refuses (compared trimmed and case-insensitively).
 FORBIDDEN_CUSTOMER_IDS = frozenset({
@@ -124,6 +134,12 @@ class TrackedEvent:
     user_time: int | None = None
     tz_offset: int | None = None
 
+    def row(self) -> tuple:
+        """The stored form: customer id, name, time, attributes as JSON text, platform,
+        app version, user time, time-zone offset."""
+        return (self.customer_id, self.name, self.ts, _dumps(self.attributes), self.platform,
+                self.app_version, self.user_time, self.tz_offset)
+
 
 def _object(value: Any, path: str) -> dict:
     if not isinstance(value, dict):
@@ -157,17 +173,20 @@ def _check_type(payload: dict, expected: str, path: str) -> None:
         raise _invalid(where, f"must be {expected!r} (lowercase, case-sensitive), got {value!r}")
 
 
-def _typed_attributes(raw: dict, path: str) -> tuple[dict, dict]:
+def _typed_attributes(raw: dict, path: str, *, user: bool) -> tuple[dict, dict]:
+    """Attribute values in stored form, and their types. User attributes are stored under
+    their storage key (``first_name`` -> ``u_fn``); event attributes keep their names."""
     values: dict[str, Any] = {}
     types: dict[str, str] = {}
-    storage_key, typed, blocked = attributes.storage_key, attributes.typed, attributes.BLOCKED_NAMES
+    typed, blocked, number = attributes.typed, attributes.BLOCKED_NAMES, attributes.NUMBER
+    storage_key = attributes.storage_key if user else None
     for name, value in raw.items():
         if name in blocked:
             raise BadRequest(attributes.name_problem(name), path=f"{path}.{name}",
                              moe_type="InvalidParams")
-        key = storage_key(name)
+        key = storage_key(name) if storage_key else name
         stored, kind = typed(value)
-        if kind is attributes.NUMBER and key in attributes.DATETIME_KEYS:
+        if kind is number and user and key in attributes.DATETIME_KEYS:
             # data.yaml gives First Seen / Last Seen as epoch milliseconds
             stored, kind = iso(epoch_to_ms(value)), attributes.DATETIME
         values[key] = stored
@@ -208,7 +227,7 @@ def parse_customer(payload: Any, path: str = "") -> UserChange:
         if remove is not None:
             change.remove_from_arrays = _array_ops(
                 remove, f"{path}attributes.removeValueFromArrayField")
-        change.attributes, change.types = _typed_attributes(raw, f"{path}attributes")
+        change.attributes, change.types = _typed_attributes(raw, f"{path}attributes", user=True)
         _check_array_conflicts(change, f"{path}attributes")
     unset = payload.get("unset_attributes")
     if unset is not None:
@@ -254,11 +273,10 @@ def _unset_rules(raw: Any, path: str) -> tuple[UnsetRule, ...]:
 
 def _moment(value: Any, path: str) -> int:
     """``current_time`` / ``user_time``: ISO 8601, or epoch seconds or milliseconds."""
-    if isinstance(value, bool):
-        raise _invalid(path, "must be an ISO 8601 datetime or epoch seconds")
-    if isinstance(value, (int, float)):
+    kind = type(value)
+    if kind is int or kind is float:
         return epoch_to_ms(value)
-    if isinstance(value, str):
+    if kind is str:
         stripped = value.strip()
         if stripped.lstrip("-").replace(".", "", 1).isdigit():
             return epoch_to_ms(float(stripped))
@@ -269,40 +287,46 @@ def _moment(value: Any, path: str) -> int:
 
 
 def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
+    # The happy path builds no JSON paths: this runs once per imported event.
     action = _object(raw, path)
-    name = action.get("action")
-    if not isinstance(name, str):
+    get = action.get
+    name = get("action")
+    if type(name) is not str:
         raise _missing(_at(path, "action"))
-    if not name.strip():
+    if not name or name.isspace():
         raise BadRequest("action cannot be empty Unicode string", path=_at(path, "action"),
                          moe_type="MissingAttributeError")
-    raw_attrs = action.get("attributes") or {}
-    values, types = _typed_attributes(_object(raw_attrs, _at(path, "attributes")),
-                                      _at(path, "attributes"))
-    ts = now_ms
-    if action.get("current_time") is not None:
-        ts = _moment(action["current_time"], _at(path, "current_time"))
+    raw_attrs = get("attributes")
+    if raw_attrs:
+        if type(raw_attrs) is not dict:
+            raise _invalid(_at(path, "attributes"), "must be a JSON object")
+        values, types = _typed_attributes(raw_attrs, _at(path, "attributes"), user=False)
+    else:
+        values, types = {}, {}
+    when = get("current_time")
+    ts = now_ms if when is None else _moment(when, _at(path, "current_time"))
     if ts > now_ms + FUTURE_TOLERANCE_MS:
         raise _invalid(_at(path, "current_time"),
                        "is in the future: MoEngage does not accept future dated events")
-    user_time = None
-    if action.get("user_time") is not None:
-        user_time = _moment(action["user_time"], _at(path, "user_time"))
-    offset = action.get("user_timezone_offset")
+    user_time = get("user_time")
+    if user_time is not None:
+        user_time = _moment(user_time, _at(path, "user_time"))
+    offset = get("user_timezone_offset")
     if offset is not None:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not (
                 -MAX_TZ_OFFSET_SECONDS <= offset <= MAX_TZ_OFFSET_SECONDS):
             raise _invalid(_at(path, "user_timezone_offset"),
                            "must be seconds between -54000 and 54000")
         offset = int(offset)
-    platform = action.get("platform")
+    platform = get("platform")
     if platform is not None:
         # Documented examples send "Android", "IOS" and "Windows": known names are read
         # case-insensitively, anything else is kept as sent.
-        if not isinstance(platform, str):
-            raise _invalid(_at(path, "platform"), f"must be a string such as {', '.join(PLATFORMS)}")
+        if type(platform) is not str:
+            raise _invalid(_at(path, "platform"),
+                           f"must be a string such as {', '.join(PLATFORMS)}")
         platform = _PLATFORM_BY_LOWER.get(platform.lower(), platform)
-    version = action.get("app_version")
+    version = get("app_version")
     return TrackedEvent(customer_id, name, ts, values, types, platform,
                         None if version is None else str(version), user_time, offset)
 

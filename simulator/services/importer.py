@@ -9,24 +9,35 @@ bulk body with ``elements``.
 The whole file is one transaction: by default one bad row stores nothing and every bad row
 is reported; ``skip_invalid`` stores the good rows and reports the rest (the way MoEngage's
 bulk import treats elements).
+
+Large JSONL event files are parsed in worker processes (``PARALLEL_MIN_BYTES``): parsing and
+validating is interpreted Python and the store's single writer would otherwise wait on it.
+Chunks come back in file order, so row ids and results do not depend on the worker count.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
+
+import orjson
 
 from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
 from ..core.tracking import parse_customer, parse_event, parse_flat_event
 from .context import Context
+from ..store import attribute_types
 from .ingest import IngestResult, IngestSession
 
 USERS, EVENTS = "users", "events"
-BATCH = 20_000
+CHUNK = 20_000
 MAX_REPORTED = 20
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -51,47 +62,56 @@ def _csv_value(text: str) -> Any:
         return text
 
 
-def read_rows(path: str, progress: Callable[[int], None] | None = None
-              ) -> Iterator[tuple[str, Any]]:
-    """``(where, row)`` pairs; ``where`` is the line number (or ``[index]`` in a JSON array),
-    kept cheap because it is only shown for bad rows."""
+def _decode(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)  # the stdlib reads what orjson refuses (huge integers)
+
+
+def read_chunks(path: str, progress: Callable[[int], None] | None = None
+                ) -> Iterator[list[tuple[str, Any]]]:
+    """Lists of ``(where, row)``: ``where`` is the line number (``[index]`` in a JSON array);
+    a JSONL row is still the raw line (bytes), decoded by whoever parses the chunk."""
     suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
+        raise BadRequest(f"{path}: unknown file type {suffix!r} (use .json, .jsonl or .csv)",
+                         path=path)
     try:
         handle = open(path, "rb")
     except OSError as exc:
         raise BadRequest(f"{path}: {exc.strerror}", path=path) from None
     with handle:
-        if suffix in (".jsonl", ".ndjson"):
-            decode = json.JSONDecoder().decode
-            for number, line in enumerate(handle, 1):
-                if progress:
-                    progress(len(line))
-                try:
-                    yield number, decode(line.decode("utf-8"))
-                except ValueError as exc:
-                    if line.strip():
-                        yield number, BadRequest(f"malformed JSON: {exc}")
-        elif suffix == ".json":
+        if suffix == ".json":
             data = handle.read()
             if progress:
                 progress(len(data))
             try:
-                loaded = json.loads(data)
+                loaded = _decode(data)
             except ValueError as exc:
                 raise BadRequest(f"{path}: malformed JSON: {exc}", path=path) from None
             if isinstance(loaded, dict) and isinstance(loaded.get("elements"), list):
                 loaded = loaded["elements"]
             rows = loaded if isinstance(loaded, list) else [loaded]
-            for index, row in enumerate(rows):
-                yield f"[{index}]", row
-        elif suffix == ".csv":
-            text = (line.decode("utf-8-sig") for line in handle)
-            reader = csv.DictReader(text)
-            for number, row in enumerate(reader, 2):
-                yield number, {k: _csv_value(v) for k, v in row.items() if k and v not in (None, "")}
+            for start in range(0, len(rows), CHUNK):
+                yield [(f"[{start + i}]", row) for i, row in enumerate(rows[start:start + CHUNK])]
+            return
+        if suffix == ".csv":
+            reader = csv.DictReader(line.decode("utf-8-sig") for line in handle)
+            rows = ((number, {k: _csv_value(v) for k, v in row.items() if k and v not in (None, "")})
+                    for number, row in enumerate(reader, 2))
         else:
-            raise BadRequest(f"{path}: unknown file type {suffix!r} (use .json, .jsonl or .csv)",
-                             path=path)
+            rows = enumerate(handle, 1)
+        chunk: list = []
+        for number, row in rows:
+            if progress and type(row) is bytes:
+                progress(len(row))
+            chunk.append((number, row))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 def _user_items(row: Any, now_ms: int) -> list:
@@ -109,36 +129,91 @@ def _event_items(row: Any, now_ms: int) -> list:
     return [parse_flat_event(row, now_ms, "")]
 
 
+@dataclass
+class ParsedChunk:
+    """One chunk, parsed: user changes, or events in stored row form with the attribute
+    types they introduce; and the rows that failed, as ``(where, path, message)``."""
+    items: list = field(default_factory=list)
+    catalogue: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+
+def parse_chunk(kind: str, chunk: list, now_ms: int,
+                transform: Callable[[Any], Any] | None = None) -> ParsedChunk:
+    """Runs in the importing process or in a worker (then without ``transform``)."""
+    parsed = ParsedChunk()
+    events = kind == EVENTS
+    catalogue = parsed.catalogue
+    for where, row in chunk:
+        try:
+            if type(row) is bytes:
+                if row.isspace() or not row:
+                    continue
+                try:
+                    row = _decode(row)
+                except ValueError as exc:
+                    raise BadRequest(f"malformed JSON: {exc}") from None
+            if transform:
+                row = transform(row)
+            if not events:
+                parsed.items.extend(_user_items(row, now_ms))
+                continue
+            for event in _event_items(row, now_ms):
+                parsed.items.append(event.row())
+                for key, kind_ in event.types.items():
+                    catalogue.setdefault((attribute_types.EVENT, event.name, key), kind_)
+        except MoesimError as problem:
+            parsed.problems.append((where, problem.path, problem.message))
+    return parsed
+
+
+def _parsed_chunks(kind: str, path: str, now_ms: int, progress, transform
+                   ) -> Iterator[tuple[int, ParsedChunk]]:
+    chunks = read_chunks(path, progress)
+    parallel = (kind == EVENTS and transform is None and (os.cpu_count() or 1) > 1
+                and os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
+                and os.path.getsize(path) >= PARALLEL_MIN_BYTES)
+    if not parallel:
+        for chunk in chunks:
+            yield len(chunk), parse_chunk(kind, chunk, now_ms, transform)
+        return
+    workers = os.cpu_count() or 2
+    # spawn: workers must not inherit the open SQLite connections of this process
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: collections.deque = collections.deque()
+        for chunk in chunks:
+            pending.append((len(chunk), pool.submit(parse_chunk, kind, chunk, now_ms)))
+            if len(pending) > workers * 2:
+                size, future = pending.popleft()
+                yield size, future.result()
+        while pending:
+            size, future = pending.popleft()
+            yield size, future.result()
+
+
 def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = False,
                 progress: Callable[[int], None] | None = None,
                 transform: Callable[[Any], Any] | None = None) -> ImportReport:
-    parse = _user_items if kind == USERS else _event_items
     now_ms = ctx.clock.now_ms()
+    name = os.path.basename(path)
     with ctx.store.write() as db:
         session = IngestSession(db, now_ms)
         report = ImportReport(session.result)
-        batch: list = []
-        for where, row in read_rows(path, progress):
-            report.rows += 1
-            try:
-                if isinstance(row, MoesimError):
-                    raise row
-                batch.extend(parse(transform(row) if transform else row, now_ms))
-            except MoesimError as problem:
+        for size, parsed in _parsed_chunks(kind, path, now_ms, progress, transform):
+            report.rows += size
+            for where, at, message in parsed.problems:
                 report.rejected_total += 1
                 if len(report.rejected) < MAX_REPORTED:
-                    where = f"{os.path.basename(path)}{'' if str(where)[:1] == '[' else ':'}{where}"
-                    at = f"{where}: {problem.path}" if problem.path else where
-                    report.rejected.append(FieldError(at, problem.message))
-                continue
-            if len(batch) >= BATCH:
-                if not report.rejected_total or skip_invalid:
-                    session.add(batch)
-                batch = []
+                    place = f"{name}{where}" if str(where)[:1] == "[" else f"{name}:{where}"
+                    report.rejected.append(FieldError(f"{place}: {at}" if at else place, message))
+            if report.rejected_total and not skip_invalid:
+                continue  # keep reading to report every bad row; store nothing
+            if kind == EVENTS:
+                session.add_event_rows(parsed.items, parsed.catalogue)
+            else:
+                session.add(parsed.items)
         if report.rejected_total and not skip_invalid:
             raise ValidationFailed(
                 f"{report.rejected_total} invalid row(s) in {path}; nothing was imported",
                 errors=report.rejected)
-        if batch:
-            session.add(batch)
     return report

@@ -6,7 +6,6 @@ inside one write transaction, so a request or a file is stored whole or not at a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -16,9 +15,6 @@ from ..core.timestamps import iso
 from ..core.tracking import TrackedEvent, UserChange
 from ..store import attribute_types, events, users
 from .context import Context
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
 
 @dataclass
 class IngestResult:
@@ -42,6 +38,7 @@ class IngestSession:
         self._ids: dict[str, int] = {}
 
     def add(self, items: Iterable[UserChange | TrackedEvent]) -> None:
+        """User changes and events, applied in the order given."""
         items = list(items)
         pending_ids = {item.customer_id for item in items if item.customer_id not in self._ids}
         profiles: dict[str, dict] = {}
@@ -57,7 +54,7 @@ class IngestSession:
             if type(item) is TrackedEvent:
                 if cid not in self._ids and cid not in created:
                     created[cid] = self._with_first_seen({})
-                event_rows.append(item)
+                event_rows.append(item.row())
                 for key, kind in item.types.items():
                     catalogue.setdefault((attribute_types.EVENT, item.name, key), kind)
                 continue
@@ -81,18 +78,31 @@ class IngestSession:
                 catalogue.setdefault((attribute_types.USER, "", key), "array")
         if created:
             self._ids.update(users.insert(self.db, list(created.items()), self.now_ms))
+            self.result.users_created += len(created)
         if updated:
             users.update(self.db, [(self._ids[c], profiles[c]) for c in updated], self.now_ms)
-        if event_rows:
-            ids, now = self._ids, self.now_ms
-            events.insert(self.db, [
-                (ids[e.customer_id], e.name, e.ts, _dumps(e.attributes), e.platform,
-                 e.app_version, e.user_time, e.tz_offset, now) for e in event_rows])
+            self.result.users_updated += len(updated)
+        self.add_event_rows(event_rows, catalogue)
+
+    def add_event_rows(self, rows: list, catalogue: dict[tuple[str, str, str], str]) -> None:
+        """Events already parsed into ``TrackedEvent.row()`` form (the parallel import path);
+        users they name that do not exist yet are created, as the Data API does."""
         if catalogue:
             attribute_types.register(self.db, [(*k, t) for k, t in catalogue.items()])
-        self.result.users_created += len(created)
-        self.result.users_updated += len(updated)
-        self.result.events += len(event_rows)
+        if not rows:
+            return
+        ids = self._ids
+        missing = {row[0] for row in rows if row[0] not in ids}
+        if missing:
+            for cid, (row_id, _) in users.find(self.db, missing).items():
+                ids[cid] = row_id
+            new = [(cid, self._with_first_seen({})) for cid in missing if cid not in ids]
+            if new:
+                ids.update(users.insert(self.db, new, self.now_ms))
+                self.result.users_created += len(new)
+        now = self.now_ms
+        events.insert(self.db, [(ids[r[0]], *r[1:], now) for r in rows])
+        self.result.events += len(rows)
 
     def _with_first_seen(self, profile: dict) -> dict:
         # "First Seen: the time when the user is created in the MoEngage systems", unless
