@@ -114,3 +114,42 @@ def test_must_show_serve_with_env_credentials(serve, tmp_path):
                  timeout=5)
     assert requests.post(f"{server.url}/_sim/sink/p/send", json={}, timeout=5).status_code == 502
     assert requests.post(f"{server.url}/_sim/sink/p/send", json={}, timeout=5).status_code == 200
+
+
+def test_large_event_import_uses_workers_and_a_late_index(tmp_path, monkeypatch):
+    """The bulk path (worker processes, index dropped and rebuilt) stores the same thing,
+    and a failed bulk import leaves the index in place (the drop rolls back)."""
+    import sqlite3
+
+    from simulator.services import importer
+    from simulator.store import events as events_table
+
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(importer, "CHUNK", 50)
+    monkeypatch.setattr(events_table, "bulk_load", _small_bulk_load(events_table.bulk_load))
+    rows = [json.dumps({"customer_id": f"u{i % 7}", "action": "Purchase",
+                        "current_time": 1767225600 + i, "attributes": {"n": i}})
+            for i in range(400)]
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(rows) + "\n")
+    db = str(tmp_path / "bulk.db")
+    assert _run("import", "events", str(good), "--db", db).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT user_id) FROM events").fetchone() \
+            == (400, 7)
+        assert [r[0] for r in conn.execute("SELECT json_extract(attrs, '$.n') FROM events "
+                                           "ORDER BY id")] == list(range(400))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(rows[:300] + ['{"customer_id": "x"}'] + rows[300:]) + "\n")
+    result = CliRunner().invoke(main, ["import", "events", str(bad), "--db", db])
+    assert result.exit_code == 1 and "bad.jsonl:301: action" in result.output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (400,)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                            "'ix_events_name_user_ts'").fetchone() == (1,)
+
+
+def _small_bulk_load(original):
+    def bulk_load(db, expected_rows):
+        return original(db, max(expected_rows, 10_000_000))
+    return bulk_load

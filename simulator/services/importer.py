@@ -32,6 +32,7 @@ from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
 from ..core.tracking import parse_customer, parse_event, parse_flat_event
 from .context import Context
 from ..store import attribute_types
+from ..store import events as events_table
 from .ingest import IngestResult, IngestSession
 
 USERS, EVENTS = "users", "events"
@@ -171,6 +172,7 @@ def _parsed_chunks(kind: str, path: str, now_ms: int, progress, transform
                    ) -> Iterator[tuple[int, ParsedChunk]]:
     chunks = read_chunks(path, progress)
     parallel = (kind == EVENTS and transform is None and (os.cpu_count() or 1) > 1
+                and "fork" in multiprocessing.get_all_start_methods()
                 and os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
                 and os.path.getsize(path) >= PARALLEL_MIN_BYTES)
     if not parallel:
@@ -178,8 +180,10 @@ def _parsed_chunks(kind: str, path: str, now_ms: int, progress, transform
             yield len(chunk), parse_chunk(kind, chunk, now_ms, transform)
         return
     workers = os.cpu_count() or 2
-    # spawn: workers must not inherit the open SQLite connections of this process
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # fork, not spawn: spawn re-imports the caller's __main__, which an embedding script may
+    # not guard. The children inherit this process's SQLite connections but never touch
+    # them: they only run parse_chunk and leave through os._exit.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
         for chunk in chunks:
             pending.append((len(chunk), pool.submit(parse_chunk, kind, chunk, now_ms)))
@@ -196,7 +200,9 @@ def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = Fals
                 transform: Callable[[Any], Any] | None = None) -> ImportReport:
     now_ms = ctx.clock.now_ms()
     name = os.path.basename(path)
-    with ctx.store.write() as db:
+    # [I] ~200 bytes per JSONL event row: only used to decide on a late index build
+    expected_events = os.path.getsize(path) // 200 if kind == EVENTS else 0
+    with ctx.store.write() as db, events_table.bulk_load(db, expected_events):
         session = IngestSession(db, now_ms)
         report = ImportReport(session.result)
         for size, parsed in _parsed_chunks(kind, path, now_ms, progress, transform):

@@ -100,8 +100,7 @@ class IngestSession:
             if new:
                 ids.update(users.insert(self.db, new, self.now_ms))
                 self.result.users_created += len(new)
-        now = self.now_ms
-        events.insert(self.db, [(ids[r[0]], *r[1:], now) for r in rows])
+        events.insert(self.db, rows, self.now_ms)
         self.result.events += len(rows)
 
     def _with_first_seen(self, profile: dict) -> dict:
