@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from ..core.errors import BadRequest, NotReady
 from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
-from ..services import sinks
+from ..services import control, sinks
 from . import context
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
@@ -33,8 +33,7 @@ def ready():
 def reset():
     ctx = context()
     started = time.perf_counter()
-    ctx.store.reset()
-    ctx.data_api_log.clear()
+    control.reset(ctx)
     return jsonify({"status": "reset", "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 

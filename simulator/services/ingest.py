@@ -7,14 +7,15 @@ inside one write transaction, so a request or a file is stored whole or not at a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Iterable
 
 from ..core.timestamps import iso
 from ..core.tracking import TrackedEvent, UserChange
 from ..store import attribute_types, events, users
 from .context import Context
+
+if TYPE_CHECKING:  # the handle comes from Store.write(); services never open one
+    from sqlite_utils import Database
 
 @dataclass
 class IngestResult:
@@ -31,7 +32,7 @@ class IngestSession:
     """Applies changes within one open write transaction, remembering user ids between
     calls so a large import resolves each customer once."""
 
-    def __init__(self, db: Database, now_ms: int):
+    def __init__(self, db: "Database", now_ms: int):
         self.db = db
         self.now_ms = now_ms
         self.result = IngestResult()
