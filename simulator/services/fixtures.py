@@ -15,7 +15,6 @@ same data every run.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,10 +34,12 @@ def directory(setting: str) -> Path | None:
     if setting == BUNDLED_FIXTURES:
         # A source checkout (or editable install) has them at the top level; a wheel ships
         # the same files as the ``simulator.bundled_fixtures`` package (pyproject.toml).
-        source = Path(__file__).resolve().parents[2] / "fixtures"
-        if (source / "manifest.json").is_file():
-            return source
-        return Path(str(resources.files("simulator.bundled_fixtures")))
+        here = Path(__file__).resolve()
+        for candidate in (here.parents[2] / "fixtures", here.parents[1] / "bundled_fixtures"):
+            if (candidate / "manifest.json").is_file():
+                return candidate
+        raise ConfigError("bundled fixtures are missing from this installation",
+                          path="fixtures")
     path = Path(setting)
     if not (path / "manifest.json").is_file():
         raise ConfigError(f"{setting}: not a fixtures directory (no manifest.json)",
