@@ -142,25 +142,26 @@ class TrackedEvent:
 
 
 def _object(value: Any, path: str) -> dict:
-    if not isinstance(value, dict):
+    if type(value) is not dict and not isinstance(value, dict):
         raise _invalid(path, "must be a JSON object")
     return value
 
 
 def _customer_id(payload: dict, path: str) -> str:
-    where = f"{path}customer_id"
     value = payload.get("customer_id")
-    if value is None:
-        raise _missing(where)
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _invalid(where, "must be a string")
-    value = str(value)
+    if type(value) is not str:
+        if value is None:
+            raise _missing(f"{path}customer_id")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid(f"{path}customer_id", "must be a string")
+        value = str(value)
     if not value:
-        raise BadRequest("customer_id can not be empty Unicode String", path=where,
-                         moe_type="MissingAttributeError")
+        raise BadRequest("customer_id can not be empty Unicode String",
+                         path=f"{path}customer_id", moe_type="MissingAttributeError")
     if value.strip().lower() in FORBIDDEN_CUSTOMER_IDS:
         # [I] MoEngage lists the values but documents no error for them.
-        raise _invalid(where, f"value {value!r} is not allowed (reserved customer_id)")
+        raise _invalid(f"{path}customer_id",
+                       f"value {value!r} is not allowed (reserved customer_id)")
     return value
 
 
@@ -349,7 +350,7 @@ def parse_flat_event(row: Any, now_ms: int, path: str) -> TrackedEvent:
     """One event as a flat record (import files): ``customer_id``, ``action`` and the
     action's own fields side by side."""
     row = _object(row, path)
-    customer_id = _customer_id(row, f"{path}.")
+    customer_id = _customer_id(row, f"{path}." if path else "")
     return _action(row, customer_id, now_ms, path)
 
 

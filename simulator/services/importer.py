@@ -144,7 +144,7 @@ def parse_chunk(kind: str, chunk: list, now_ms: int,
     """Runs in the importing process or in a worker (then without ``transform``)."""
     parsed = ParsedChunk()
     events = kind == EVENTS
-    catalogue = parsed.catalogue
+    items, types_by_name = parsed.items, {}
     for where, row in chunk:
         try:
             if type(row) is bytes:
@@ -157,14 +157,18 @@ def parse_chunk(kind: str, chunk: list, now_ms: int,
             if transform:
                 row = transform(row)
             if not events:
-                parsed.items.extend(_user_items(row, now_ms))
+                items.extend(_user_items(row, now_ms))
                 continue
             for event in _event_items(row, now_ms):
-                parsed.items.append(event.row())
-                for key, kind_ in event.types.items():
-                    catalogue.setdefault((attribute_types.EVENT, event.name, key), kind_)
+                items.append(event.row())
+                known = types_by_name.setdefault(event.name, {})
+                if not event.types.keys() <= known.keys():
+                    for key, type_ in event.types.items():
+                        known.setdefault(key, type_)
         except MoesimError as problem:
             parsed.problems.append((where, problem.path, problem.message))
+    parsed.catalogue = {(attribute_types.EVENT, name, key): type_
+                        for name, known in types_by_name.items() for key, type_ in known.items()}
     return parsed
 
 
