@@ -118,6 +118,38 @@ def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Validate connector config FILEs offline, as an upload would (exit 1 on any error)."""
+    import json
+
+    from .core.connectors import validate_config
+
+    failed = False
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                config = json.load(handle)
+        except OSError as exc:
+            click.echo(f"{path}: {exc.strerror}")
+            failed = True
+            continue
+        except ValueError as exc:
+            click.echo(f"{path}: (root): not JSON: {exc}")
+            failed = True
+            continue
+        result = validate_config(config)
+        for problem in result.errors:
+            click.echo(f"{path}: {problem.path}: {problem.message}")
+        for problem in result.warnings:
+            click.echo(f"{path}: {problem.path}: warning: {problem.message}", err=True)
+        failed = failed or not result.ok
+        if result.ok:
+            click.echo(f"{path}: ok", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5056, show_default=True, type=int)
 @click.option("--seed", type=int, help=_help("seed"))

@@ -77,3 +77,30 @@ def m001_users_events_sinks(db):
     );
     CREATE INDEX ix_sink_requests_sink ON sink_requests(sink, seq);
     """)
+
+
+@MIGRATIONS()
+def m002_apps_connectors(db):
+    db.executescript("""
+    CREATE TABLE apps (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE connectors (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL REFERENCES apps(id),
+        current_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    -- Every upload is kept: campaigns keep the version they were created with (spec §1, S3).
+    CREATE TABLE connector_versions (
+        connector_id INTEGER NOT NULL REFERENCES connectors(id),
+        version INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (connector_id, version)
+    ) WITHOUT ROWID;
+    """)

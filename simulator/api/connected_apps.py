@@ -1,0 +1,64 @@
+"""Connected Apps and connector configs: ``/api/apps``, ``/api/connectors``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..core.connector_schema import CONFIG_SCHEMA
+from ..core.errors import BadRequest
+from ..services import connected_apps
+from . import context
+
+bp = Blueprint("connected_apps", __name__, url_prefix="/api")
+
+
+def _json():
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
+    return payload
+
+
+@bp.post("/apps")
+def create_app():
+    return jsonify(connected_apps.create_app(context(), _json())), 201
+
+
+@bp.get("/apps")
+def list_apps():
+    return jsonify({"apps": connected_apps.apps(context())})
+
+
+@bp.get("/apps/<int:app_id>")
+def get_app(app_id: int):
+    return jsonify(connected_apps.app(context(), app_id))
+
+
+@bp.post("/apps/<int:app_id>/connectors")
+def upload_connector(app_id: int):
+    return jsonify(connected_apps.upload_connector(context(), app_id, _json())), 201
+
+
+@bp.get("/connectors/schema")
+def connector_schema():
+    return jsonify(CONFIG_SCHEMA)
+
+
+@bp.get("/connectors/<int:connector_id>")
+def get_connector(connector_id: int):
+    return jsonify(connected_apps.connector(context(), connector_id))
+
+
+@bp.put("/connectors/<int:connector_id>")
+def replace_connector(connector_id: int):
+    return jsonify(connected_apps.replace_connector(context(), connector_id, _json()))
+
+
+@bp.get("/connectors/<int:connector_id>/versions")
+def connector_versions(connector_id: int):
+    return jsonify({"versions": connected_apps.connector_versions(context(), connector_id)})
+
+
+@bp.get("/connectors/<int:connector_id>/versions/<int:version>")
+def connector_version(connector_id: int, version: int):
+    return jsonify(connected_apps.connector(context(), connector_id, version))
