@@ -1,4 +1,5 @@
-"""Connected Apps and connector configs: ``/api/apps``, ``/api/connectors``."""
+"""Connected Apps, connector configs and connections: ``/api/apps``, ``/api/connectors``,
+``/api/connections``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from ..core.connector_schema import CONFIG_SCHEMA
 from ..core.errors import BadRequest
-from ..services import connected_apps
+from ..services import connected_apps, connections
 from . import context
 
 bp = Blueprint("connected_apps", __name__, url_prefix="/api")
@@ -62,3 +63,19 @@ def connector_versions(connector_id: int):
 @bp.get("/connectors/<int:connector_id>/versions/<int:version>")
 def connector_version(connector_id: int, version: int):
     return jsonify(connected_apps.connector(context(), connector_id, version))
+
+
+@bp.post("/connections")
+def create_connection():
+    return jsonify(connections.create(context(), _json())), 201
+
+
+@bp.get("/connections")
+def list_connections():
+    connector_id = request.args.get("connector_id", type=int)
+    return jsonify({"connections": connections.all_(context(), connector_id)})
+
+
+@bp.get("/connections/<int:connection_id>")
+def get_connection(connection_id: int):
+    return jsonify(connections.get(context(), connection_id))

@@ -104,3 +104,19 @@ def m002_apps_connectors(db):
         PRIMARY KEY (connector_id, version)
     ) WITHOUT ROWID;
     """)
+
+
+@MIGRATIONS()
+def m003_connections(db):
+    db.executescript("""
+    CREATE TABLE connections (
+        id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL REFERENCES connectors(id),
+        connector_version INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        field_values TEXT NOT NULL,      -- secrets included: masked by every view, never logged
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (connector_id, name)
+    );
+    """)
