@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "simulator"
-LAYER = {"core": 0, "store": 1, "services": 2}
+LAYER = {"core": 0, "store": 1, "transport": 1, "services": 2}
 EDGE = 3
 FORBIDDEN_IN_CORE = {"flask", "sqlite_utils", "sqlite3", "requests", "urllib3", "apscheduler",
                      "werkzeug", "click"}

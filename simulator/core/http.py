@@ -1,0 +1,36 @@
+"""Plain data for one outbound HTTP exchange: what moesim sends to a partner endpoint and what
+came back. Built by ``outbound`` (core), sent by ``simulator.transport``, judged by
+``evaluation`` (core)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Outcome kinds of an exchange that produced no HTTP response.
+TIMEOUT = "timeout"
+CONNECTION_ERROR = "connection_error"
+INVALID_URL = "invalid_url"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    method: str
+    url: str                                   # absolute, query string included
+    headers: tuple[tuple[str, str], ...] = ()  # in order; names as rendered
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    """``status`` is None when no response arrived; ``error`` then says why (``TIMEOUT``,
+    ``CONNECTION_ERROR``, ``INVALID_URL``) and ``detail`` gives the message."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    detail: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
