@@ -1,30 +1,86 @@
-"""MoEngage templating (spec §2.4): sandboxed Jinja with MoEngage's tags and namespaces.
+"""MoEngage templating (spec §2.4): sandboxed Jinja with MoEngage's tags, namespaces and filters.
 
-So far: parsing (config validation) and finding ``AppMarketplaceForm[...]`` /
-``CampaignCreationForm[...]`` references. Rendering arrives with the sending work.
+Parsing (config validation) and finding ``AppMarketplaceForm[...]`` / ``CampaignCreationForm[...]``
+references, and per-user rendering:
+
+- ``UserAttribute['First Name']`` answers to a display name, a Data API key (``first_name``), an
+  internal key (``u_fn``) or a custom attribute's name; ``EventAttribute['x']`` reads the trigger
+  event's attributes; ``AppMarketplaceForm`` / ``CampaignCreationForm`` read the form values.
+- A missing or null value is a *categorized* undefined: ``|default('x')``, ``is defined`` and
+  ``{% if %}`` work on it (it is falsy), but printing, iterating or computing with it raises
+  ``PersonalizationFailed`` with MoEngage's category.
+- ``{% MOE_NOT_SEND("reason") %}``, or an output containing ``MOE_NOT_SEND``, raises ``NotSend``.
+
+Time comes in: a ``Renderer`` is built with ``now``; the ``today`` and ``days`` filters read it.
+Compiled templates are cached per source text for the whole process (compiling is pure), so a
+campaign rendering the same templates for 100k users compiles each once, and a ``Renderer`` is
+cheap to create per send.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+from zoneinfo import ZoneInfo
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, Undefined, nodes, pass_context
 from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import missing
+
+from .attributes import storage_key
+from .timestamps import epoch_to_ms, from_ms, parse_iso
 
 APP_FORM = "AppMarketplaceForm"
 CAMPAIGN_FORM = "CampaignCreationForm"
+USER_ATTRIBUTE = "UserAttribute"
+EVENT_ATTRIBUTE = "EventAttribute"
 # Spec §2.5: variables MoEngage fills in itself for OAuth connections.
 OAUTH_SPECIAL_KEYS = frozenset({"redirect_uri", "state", "auth_code", "MOE_ACCESS_TOKEN_DEFAULT",
                                 "refresh_token"})
+NOT_SEND_MARKER = "MOE_NOT_SEND"
+
+# Spec §2.4: MoEngage's personalization-failure categories.
+USER_ATTRIBUTE_FAILED = "User Attribute"
+EVENT_ATTRIBUTE_FAILED = "Event Attribute"
+CAMPAIGN_ATTRIBUTE_FAILED = "Campaign Attribute"
+UNDEFINED_FAILED = "Undefined"
+UNKNOWN_FAILED = "Unknown"
+CUSTOM_ERROR_MESSAGE = "Custom Error Message"
+
+_NOW = "_moesim_now"  # the render-context slot the time-dependent filters read
+
+
+class PersonalizationFailed(Exception):
+    """Nothing is sent to this user; counted as Failed / "Personalization Failed"."""
+
+    def __init__(self, category: str, detail: str):
+        super().__init__(f"{category}: {detail}")
+        self.category = category
+        self.detail = detail
 
 
 class NotSend(Exception):
     """``{% MOE_NOT_SEND("reason") %}`` or ``default('MOE_NOT_SEND')``: skip this user."""
 
+    category = CUSTOM_ERROR_MESSAGE
+
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+    @property
+    def detail(self) -> str:
+        return self.reason
 
 
 class MoeNotSendExtension(Extension):
@@ -34,7 +90,7 @@ class MoeNotSendExtension(Extension):
 
     def parse(self, parser):
         lineno = next(parser.stream).lineno
-        reason: nodes.Expr = nodes.Const("MOE_NOT_SEND")
+        reason: nodes.Expr = nodes.Const(NOT_SEND_MARKER)
         if parser.stream.skip_if("lparen"):
             if parser.stream.current.type != "rparen":
                 reason = parser.parse_expression()
@@ -45,8 +101,201 @@ class MoeNotSendExtension(Extension):
         raise NotSend(str(reason))
 
 
+# --- undefined values, one class per failure category --------------------------------------
+
+class _Missing(Undefined):
+    """Falsy and ``default``-able; printing, iterating or computing with it fails the send."""
+
+    __slots__ = ()
+    category = UNDEFINED_FAILED
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=None):
+        super().__init__(hint, obj, name, functools.partial(PersonalizationFailed, self.category))
+
+    __iter__ = __str__ = __len__ = __contains__ = Undefined._fail_with_undefined_error
+
+
+class _MissingUserAttribute(_Missing):
+    __slots__ = ()
+    category = USER_ATTRIBUTE_FAILED
+
+
+class _MissingEventAttribute(_Missing):
+    __slots__ = ()
+    category = EVENT_ATTRIBUTE_FAILED
+
+
+class _MissingFormValue(_Missing):
+    __slots__ = ()
+    category = CAMPAIGN_ATTRIBUTE_FAILED
+
+
+class _Namespace:
+    """``UserAttribute[...]`` and friends: read-only, subscript or dotted access. No public
+    attributes, so ``UserAttribute.items`` looks up an attribute called ``items``."""
+
+    __slots__ = ("_absent", "_label", "_missing", "_resolve", "_values")
+
+    def __init__(self, label: str, values: Mapping[str, Any] | None, missing: type[_Missing],
+                 resolve=None, absent: str | None = None):
+        self._values = values or {}
+        self._label, self._missing, self._resolve, self._absent = label, missing, resolve, absent
+
+    def __getitem__(self, name):
+        if self._absent is not None:
+            return self._missing(f"{self._label}[{name!r}]: {self._absent}")
+        value = self._values.get(name)
+        if value is None and self._resolve is not None and isinstance(name, str):
+            value = self._values.get(self._resolve(name))
+        if value is None:
+            return self._missing(f"{self._label}[{name!r}] is not set")
+        return value
+
+
+# --- custom filters (spec §2.4) --------------------------------------------------------------
+
+# Abbreviations people write for zones, mapped to the region they usually mean (so "EST" in
+# July is New York's daylight time, not a fixed UTC-5). Anything else goes to zoneinfo as is.
+ZONE_ABBREVIATIONS = {
+    "UTC": "UTC", "GMT": "UTC", "Z": "UTC",
+    "EST": "America/New_York", "EDT": "America/New_York", "ET": "America/New_York",
+    "CST": "America/Chicago", "CDT": "America/Chicago", "CT": "America/Chicago",
+    "MST": "America/Denver", "MDT": "America/Denver", "MT": "America/Denver",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
+    "IST": "Asia/Kolkata", "BST": "Europe/London", "CET": "Europe/Berlin",
+    "CEST": "Europe/Berlin", "EET": "Europe/Athens", "MSK": "Europe/Moscow",
+    "GST": "Asia/Dubai", "PKT": "Asia/Karachi", "WIB": "Asia/Jakarta", "ICT": "Asia/Bangkok",
+    "SGT": "Asia/Singapore", "HKT": "Asia/Hong_Kong", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
+    "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland",
+    "BRT": "America/Sao_Paulo",
+}
+_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+NO_OFFSET = -1000  # dateTimeFormatter's "tzOffset not available"
+
+
+@functools.lru_cache(maxsize=256)
+def zone(name: str) -> tzinfo:
+    """A zone from an IANA name, a common abbreviation, or an offset (``+05:30``, ``UTC-4``)."""
+    text = name.strip()
+    if text.upper() in ZONE_ABBREVIATIONS:
+        return ZoneInfo(ZONE_ABBREVIATIONS[text.upper()])
+    match = _OFFSET_RE.match(text.upper())
+    if match:
+        sign, hours, minutes = match.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        return timezone(-delta if sign == "-" else delta)
+    return ZoneInfo(text)
+
+
+def _moment(value: Any, from_format: str | None = None) -> datetime:
+    """A date value as an aware datetime: ISO text, epoch seconds/ms, ``fromFormat`` text
+    (read as UTC unless it carries a zone), or a date/datetime."""
+    if isinstance(value, Undefined):
+        str(value)  # fails with the value's own category
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return from_ms(epoch_to_ms(value))
+    text = str(value).strip()
+    if from_format:
+        parsed = datetime.strptime(text, from_format)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parse_iso(text)
+    if parsed is None and re.fullmatch(r"-?\d+(\.\d+)?", text):
+        parsed = from_ms(epoch_to_ms(float(text)))
+    if parsed is None:
+        raise ValueError(f"{text!r} is not a date (ISO 8601 or epoch expected)")
+    return parsed
+
+
+def _text(value: Any) -> str:
+    return str(value)  # an undefined value fails here with its own category
+
+
+def date_formatter(value, toFormat: str = "%Y-%m-%d", fromFormat: str | None = None) -> str:
+    return _moment(value, fromFormat).astimezone(timezone.utc).strftime(toFormat)
+
+
+def date_time_formatter(value, toFormat: str = "%Y-%m-%d %H:%M:%S", tzOffset: Any = NO_OFFSET,
+                        timeZone: str | None = None, fromFormat: str | None = None) -> str:
+    moment = _moment(value, fromFormat)
+    offset = NO_OFFSET if isinstance(tzOffset, Undefined) else int(float(tzOffset))
+    if offset != NO_OFFSET:
+        target: tzinfo = timezone(timedelta(minutes=offset))
+    else:
+        target = zone(timeZone) if timeZone else timezone.utc
+    return moment.astimezone(target).strftime(toFormat)
+
+
+@pass_context
+def days(context, value, other: Any = None) -> int:
+    """Whole calendar days (UTC) from ``other`` (default: now) to ``value``."""
+    since = context[_NOW] if other is None else _moment(other)
+    return (_moment(value).astimezone(timezone.utc).date()
+            - since.astimezone(timezone.utc).date()).days
+
+
+@pass_context
+def today(context, value, tz: str = "UTC") -> str:
+    """``'%m/%d/%Y'|today('EST')``: now in ``tz``, formatted by the piped format."""
+    fmt = _text(value) or "%Y-%m-%d"
+    return context[_NOW].astimezone(zone(tz)).strftime(fmt)
+
+
+def convert_to_sha256(value, secret: str = "") -> str:
+    """HMAC-SHA256 of the value with ``secret`` as the key, lower-case hex."""
+    return hmac.new(_text(secret).encode(), _text(value).encode(), hashlib.sha256).hexdigest()
+
+
+def convert_to_sha256_no_salt(value) -> str:
+    return hashlib.sha256(_text(value).encode()).hexdigest()
+
+
+def base64_encode(value) -> str:
+    return base64.b64encode(_text(value).encode()).decode("ascii")
+
+
+def base64_decode(value) -> str:
+    try:
+        return base64.b64decode(_text(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"base64decode: {exc}") from None
+
+
+def url_encode(value) -> str:
+    """Percent-encodes everything but unreserved characters (space -> %20); a mapping becomes
+    ``k=v&...``."""
+    if isinstance(value, Mapping):
+        return urlencode([(str(k), str(v)) for k, v in value.items()], quote_via=quote)
+    return quote(_text(value), safe="")
+
+
+def url_decode(value) -> str:
+    return unquote(_text(value))
+
+
+FILTERS = {
+    "dateFormatter": date_formatter, "dateTimeFormatter": date_time_formatter, "days": days,
+    "today": today, "convertToSHA256": convert_to_sha256,
+    "convertToSHA256NoSalt": convert_to_sha256_no_salt, "base64encode": base64_encode,
+    "base64decode": base64_decode, "urlencode": url_encode, "urldecode": url_decode,
+}
+
+
+# --- environment, parsing, references --------------------------------------------------------
+
 def environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(extensions=[MoeNotSendExtension], autoescape=False)
+    env = SandboxedEnvironment(extensions=[MoeNotSendExtension], autoescape=False,
+                               undefined=_Missing)
+    env.filters.update(FILTERS)
+    return env
+
+
+@functools.cache
+def _shared_environment() -> SandboxedEnvironment:
+    return environment()
 
 
 @dataclass(frozen=True)
@@ -75,5 +324,111 @@ def references(tree: nodes.Template) -> list[Reference]:
     return found
 
 
-__all__ = ["NotSend", "Reference", "TemplateSyntaxError", "environment", "parse", "references",
-           "APP_FORM", "CAMPAIGN_FORM", "OAUTH_SPECIAL_KEYS"]
+def is_template(source: str) -> bool:
+    return "{{" in source or "{%" in source or "{#" in source
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Template | str | TemplateSyntaxError:
+    """Plain text as is, else the compiled template, else why it does not compile."""
+    if not is_template(source):
+        return source
+    try:
+        return _shared_environment().from_string(source)
+    except TemplateSyntaxError as exc:
+        return exc.with_traceback(None)
+
+
+def compile_problem(source: str) -> str | None:
+    """Why ``source`` cannot be rendered (syntax, unknown filter), or None."""
+    compiled = _compiled(source)
+    if isinstance(compiled, TemplateSyntaxError):
+        return f"Jinja does not parse: {compiled.message} (line {compiled.lineno})"
+    return None
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+class Renderer:
+    """Renders templates for one send at ``now``."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: datetime):
+        self.now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+    def context(self, user_attrs: Mapping[str, Any] | None = None,
+                event: Mapping[str, Any] | None = None,
+                app_form: Mapping[str, Any] | None = None,
+                campaign_form: Mapping[str, Any] | None = None) -> dict:
+        """The names a template sees. ``user_attrs`` is keyed by storage key (``u_fn``);
+        ``event`` is the trigger event's attributes (None: not an event-triggered send)."""
+        return {
+            _NOW: self.now,
+            USER_ATTRIBUTE: _Namespace(USER_ATTRIBUTE, user_attrs, _MissingUserAttribute,
+                                       storage_key),
+            EVENT_ATTRIBUTE: _Namespace(
+                EVENT_ATTRIBUTE, event, _MissingEventAttribute,
+                absent=None if event is not None else
+                "event attributes exist only in event-triggered campaigns"),
+            APP_FORM: _Namespace(APP_FORM, app_form, _MissingFormValue),
+            CAMPAIGN_FORM: _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue),
+        }
+
+    def render(self, source: str, context: dict) -> str:
+        """The rendered text; raises ``NotSend`` or ``PersonalizationFailed``."""
+        compiled = _compiled(source)
+        if isinstance(compiled, str):
+            text = compiled
+        elif isinstance(compiled, TemplateSyntaxError):
+            raise PersonalizationFailed(UNKNOWN_FAILED, compile_problem(source) or "")
+        else:
+            try:
+                text = compiled.render(context)
+            except (NotSend, PersonalizationFailed):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any template error fails this user only
+                raise PersonalizationFailed(UNKNOWN_FAILED,
+                                            f"{type(exc).__name__}: {exc}") from None
+        if NOT_SEND_MARKER in text:
+            raise NotSend(NOT_SEND_MARKER)
+        return text
+
+
+def app_form_values(connection_values: Mapping[str, Any],
+                    oauth: Mapping[str, Any] | None = None) -> dict:
+    """``AppMarketplaceForm`` for pass 2: the connection's values plus the OAuth variables
+    MoEngage fills in (``MOE_ACCESS_TOKEN_DEFAULT``, ...)."""
+    unknown = set(oauth or {}) - OAUTH_SPECIAL_KEYS
+    if unknown:
+        raise ValueError(f"not OAuth variables: {', '.join(sorted(unknown))}")
+    return {**connection_values, **(oauth or {})}
+
+
+def render_campaign_values(renderer: Renderer, values: Mapping[str, Any],
+                           user_attrs: Mapping[str, Any] | None,
+                           event: Mapping[str, Any] | None) -> dict:
+    """Pass 1 (spec §2.4 [I]): the marketer's campaign field values for one user. Strings and
+    ``key_value`` row keys and values are rendered; other values pass through."""
+    context = renderer.context(user_attrs, event)
+    rendered: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            rendered[key] = renderer.render(value, context)
+        elif isinstance(value, list) and value and all(
+                isinstance(row, dict) and "key" in row and "value" in row for row in value):
+            rendered[key] = [{**row, **{part: renderer.render(row[part], context)
+                                        for part in ("key", "value")
+                                        if isinstance(row[part], str)}} for row in value]
+        else:
+            rendered[key] = value
+    return rendered
+
+
+__all__ = ["NotSend", "PersonalizationFailed", "Reference", "Renderer", "TemplateSyntaxError",
+           "environment", "parse", "references", "is_template", "compile_problem",
+           "render_campaign_values", "app_form_values", "zone", "FILTERS",
+           "APP_FORM", "CAMPAIGN_FORM", "USER_ATTRIBUTE", "EVENT_ATTRIBUTE",
+           "OAUTH_SPECIAL_KEYS", "NOT_SEND_MARKER", "ZONE_ABBREVIATIONS",
+           "USER_ATTRIBUTE_FAILED", "EVENT_ATTRIBUTE_FAILED", "CAMPAIGN_ATTRIBUTE_FAILED",
+           "UNDEFINED_FAILED", "UNKNOWN_FAILED", "CUSTOM_ERROR_MESSAGE"]
