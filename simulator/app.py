@@ -12,7 +12,7 @@ from .api import register
 from .core.clock import Clock, SystemClock
 from .core.ids import IdSource
 from .core.settings import Settings
-from .services import fixtures
+from .services import engine, fixtures
 from .services.context import Context
 from .store import Store
 
@@ -34,6 +34,9 @@ def bootstrap(ctx: Context, is_new: bool) -> None:
     if is_new and where is not None:
         summary = fixtures.load(ctx, where)
         log.info("loaded fixtures from %s: %s", where, summary)
+    requeued = engine.recover(ctx)
+    if requeued:
+        log.info("re-queued %d job(s) interrupted by the last shutdown", requeued)
     ctx.store.mark_baseline()
     ctx.ready.set()
 

@@ -56,6 +56,7 @@ def serve(**flags) -> None:
     from werkzeug.serving import make_server
 
     from .app import bootstrap, create_app
+    from .ticker import Ticker
 
     settings = _settings(**flags)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -74,14 +75,20 @@ def serve(**flags) -> None:
     click.echo(f"  readiness  {base}/_sim/ready")
     sys.stdout.flush()
     ctx = app.extensions["moesim"]
-    threading.Thread(target=bootstrap, args=(ctx, app.extensions["moesim.is_new"]),
-                     name="moesim-bootstrap", daemon=True).start()
+    ticker = Ticker(ctx)
+
+    def start() -> None:
+        bootstrap(ctx, app.extensions["moesim.is_new"])
+        ticker.start()
+
+    threading.Thread(target=start, name="moesim-bootstrap", daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        ticker.stop()
         ctx.close()
 
 

@@ -18,8 +18,9 @@ def context() -> Context:
 
 
 def register(app: Flask) -> None:
-    from . import connected_apps, data_api, readback, sim
+    from . import campaigns, connected_apps, data_api, readback, sim
 
+    app.register_blueprint(campaigns.bp)
     app.register_blueprint(connected_apps.bp)
     app.register_blueprint(data_api.bp)
     app.register_blueprint(readback.bp)

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 from ..core.errors import BadRequest, NotReady
 from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
-from ..services import control, sinks
+from ..services import control, engine, sinks
+from ..services import delivery_log
 from . import context
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
@@ -35,6 +36,22 @@ def reset():
     started = time.perf_counter()
     control.reset(ctx)
     return jsonify({"status": "reset", "took_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+@bp.post("/run-due")
+def run_due():
+    """Run every job that is due now, synchronously (tests, CLI, demos)."""
+    return jsonify({"ran": engine.run_due(context())})
+
+
+@bp.get("/deliveries")
+def deliveries():
+    args = request.args
+    return jsonify(delivery_log.find(context(), campaign_id=args.get("campaign_id"),
+                                     outcome=args.get("status"),
+                                     customer_id=args.get("customer_id"),
+                                     limit=args.get("limit", type=int),
+                                     after=args.get("after", 0, type=int)))
 
 
 @bp.get("/logs/data-api")

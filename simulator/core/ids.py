@@ -11,6 +11,11 @@ class IdSource:
         self._random = random.Random(f"ids:{seed}")
         self._lock = threading.Lock()
 
+    def campaign_id(self) -> str:
+        """24 hex digits, the shape of MoEngage's campaign ids."""
+        with self._lock:
+            return "".join(self._random.choice("0123456789abcdef") for _ in range(24))
+
     def request_id(self) -> str:
         """A MoEngage-style ``request_id`` for Data API answers."""
         with self._lock:

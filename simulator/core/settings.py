@@ -59,6 +59,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Data API key: the Basic-auth password of the Data API."),
     Setting("seed", 0, int, "Seed for every random choice (sink `fail_rate`, ...), so runs repeat."),
     Setting("log_level", "INFO", str, "Python log level of the server."),
+    Setting("send_timeout_s", 5.0, float,
+            "Timeout of one request to a partner endpoint, connect plus response (seconds)."),
+    Setting("send_concurrency", 16, int, "Requests a campaign keeps in flight at once."),
+    Setting("send_retries", 0, int,
+            "Retries of a send that got no response or a 5xx (MoEngage: none; 3 = its option)."),
 )
 
 

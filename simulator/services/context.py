@@ -21,6 +21,13 @@ class Context:
     ready: threading.Event = field(default_factory=threading.Event)
     # Data API problems MoEngage would only show in its logs (rejected bulk elements).
     data_api_log: deque = field(default_factory=lambda: deque(maxlen=1000))
+    # Set when work is queued, so the real-time ticker runs it without waiting for its poll.
+    woken: threading.Event = field(default_factory=threading.Event)
+    # One engine run at a time: the ticker and /_sim/run-due may both ask.
+    engine_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wake(self) -> None:
+        self.woken.set()
 
     def close(self) -> None:
         self.store.close()

@@ -120,3 +120,50 @@ def m003_connections(db):
         UNIQUE (connector_id, name)
     );
     """)
+
+
+@MIGRATIONS()
+def m004_campaigns_deliveries_jobs(db):
+    db.executescript("""
+    CREATE TABLE campaigns (
+        id TEXT PRIMARY KEY,              -- 24 hex digits, like MoEngage's campaign ids
+        request_id TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        delivery_type TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL,               -- the create request as accepted
+        connector_id INTEGER,
+        connector_version INTEGER,        -- pinned: later uploads do not change it
+        connection_id INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sent_at INTEGER
+    );
+    -- One row per user send: the delivery log and the source of every stat.
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        customer_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,            -- 'sent' or 'failed'
+        reason TEXT,                      -- why it failed, e.g. 'http_500', 'timeout'
+        http_status INTEGER,
+        request TEXT,                     -- rendered request, secrets masked
+        response TEXT,                    -- status, headers, body excerpt
+        elapsed_ms REAL,
+        ts INTEGER NOT NULL
+    );
+    CREATE INDEX ix_deliveries_campaign ON deliveries(campaign_id, user_id);
+    -- Scheduled work: rows with a due time, run in (due_at, id) order.
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        due_at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        campaign_id TEXT,
+        payload TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'pending',
+        finished_at INTEGER
+    );
+    CREATE INDEX ix_jobs_pending ON jobs(status, due_at, id);
+    """)

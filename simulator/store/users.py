@@ -65,3 +65,16 @@ def _row(row) -> dict:
     row_id, cid, attrs, created, updated = row
     return {"id": row_id, "customer_id": cid, "attrs": json.loads(attrs),
             "created_at": created, "updated_at": updated}
+
+
+def audience_page(db: Database, where: str, params: list, after_id: int, limit: int,
+                  skip_campaign: str | None = None) -> list[tuple[int, str, dict]]:
+    """``(row id, customer_id, attrs)`` of the next users matching ``where`` (a compiled
+    audience), in id order; with ``skip_campaign``, users that campaign already reached are left
+    out (a send resumed after a restart sends nobody twice)."""
+    skip = ("AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? "
+            "AND d.user_id = users.id) " if skip_campaign else "")
+    rows = db.execute(f"SELECT id, customer_id, attrs FROM users WHERE id > ? AND {where} "
+                      f"{skip}ORDER BY id LIMIT ?",
+                      [after_id, *params, *([skip_campaign] if skip_campaign else []), limit])
+    return [(row_id, cid, json.loads(attrs)) for row_id, cid, attrs in rows]

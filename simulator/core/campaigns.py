@@ -1,0 +1,83 @@
+"""Campaign bodies (campaign-api.md §1, MoEngage's V1 create shape with the channels
+``CONNECTED_APP`` and ``CONNECTOR``): structural checks, every problem with its path.
+
+References (connector, connection) and campaign-field values are checked by the service,
+which can look them up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import segments
+from .errors import FieldError
+
+CONNECTED_APP, CONNECTOR = "CONNECTED_APP", "CONNECTOR"
+CHANNELS = (CONNECTED_APP, CONNECTOR)
+DELIVERY_TYPES = ("ONE_TIME", "PERIODIC", "EVENT_TRIGGERED")
+SCHEDULE_TYPES = ("ASAP", "AT_FIXED_TIME", "SEND_IN_BTS", "SEND_IN_USER_TIMEZONE")
+# What runs today; the scheduling engine adds the rest of DELIVERY_TYPES and SCHEDULE_TYPES.
+RUNNABLE = {("ONE_TIME", "ASAP")}
+
+# Statuses (campaign-api.md §2.4)
+SCHEDULED, ACTIVE, SENT, STOPPED, PAUSED = "SCHEDULED", "ACTIVE", "SENT", "STOPPED", "PAUSED"
+
+
+def _need_object(body: dict, key: str, path: str, errors: list[FieldError]) -> dict:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        errors.append(FieldError(path, "is required (an object)"))
+        return {}
+    return value
+
+
+def check_create(body: Any) -> list[FieldError]:
+    if not isinstance(body, dict):
+        return [FieldError("body", "must be a JSON object")]
+    errors: list[FieldError] = []
+    for key in ("request_id", "created_by"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            errors.append(FieldError(key, "is required (a non-empty string)"))
+    channel = body.get("channel")
+    if channel not in CHANNELS:
+        errors.append(FieldError("channel", f"must be one of {', '.join(CHANNELS)}"))
+    delivery = body.get("campaign_delivery_type")
+    if delivery not in DELIVERY_TYPES:
+        errors.append(FieldError("campaign_delivery_type",
+                                 f"must be one of {', '.join(DELIVERY_TYPES)}"))
+    basic = _need_object(body, "basic_details", "basic_details", errors)
+    name = basic.get("name")
+    # spec §5.1 (S4, S6): campaign name 5-256 characters, at most 5 tags
+    if basic and (not isinstance(name, str) or not 5 <= len(name.strip()) <= 256):
+        errors.append(FieldError("basic_details.name", "is required (5-256 characters)"))
+    tags = basic.get("tags", [])
+    if not isinstance(tags, list) or len(tags) > 5 or not all(isinstance(t, str) for t in tags):
+        errors.append(FieldError("basic_details.tags", "must be at most 5 strings"))
+    content = _need_object(_need_object(body, "campaign_content", "campaign_content", errors),
+                           "content", "campaign_content.content", errors) \
+        if isinstance(body.get("campaign_content"), dict) else {}
+    if channel == CONNECTED_APP and content:
+        app = content.get("connected_app")
+        where = "campaign_content.content.connected_app"
+        if not isinstance(app, dict):
+            errors.append(FieldError(where, "is required for channel CONNECTED_APP"))
+        else:
+            for key in ("connector_id", "connection_id"):
+                if isinstance(app.get(key), bool) or not isinstance(app.get(key), int):
+                    errors.append(FieldError(f"{where}.{key}", "is required (an integer)"))
+            if not isinstance(app.get("inputs", {}), dict):
+                errors.append(FieldError(f"{where}.inputs", "must be an object"))
+    elif channel == CONNECTOR and content and not isinstance(content.get("connector"), dict):
+        errors.append(FieldError("campaign_content.content.connector",
+                                 "is required for channel CONNECTOR"))
+    errors += segments.check(body.get("segmentation_details"))
+    schedule = _need_object(body, "scheduling_details", "scheduling_details", errors)
+    kind = schedule.get("delivery_type")
+    if schedule and kind not in SCHEDULE_TYPES:
+        errors.append(FieldError("scheduling_details.delivery_type",
+                                 f"must be one of {', '.join(SCHEDULE_TYPES)}"))
+    elif schedule and delivery in DELIVERY_TYPES and (delivery, kind) not in RUNNABLE:
+        errors.append(FieldError("scheduling_details.delivery_type",
+                                 f"{delivery} campaigns with {kind} are not supported yet "
+                                 f"(only ONE_TIME ASAP runs so far)"))
+    return errors

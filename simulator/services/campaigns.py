@@ -1,0 +1,167 @@
+"""Campaigns (campaign-api.md §1-2): create, read, status changes. Sending is ``delivery``;
+when it happens is ``engine``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import campaigns as rules
+from ..core import form_values, outbound, templating
+from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..core.timestamps import iso
+from ..store import campaigns as table
+from ..store import connections, connectors, deliveries, jobs
+from .connections import CONNECTED
+from .context import Context
+
+SEND = "send_campaign"
+_APP = "campaign_content.content.connected_app"
+
+
+def _check_connected_app(db, app: dict, errors: list[FieldError]) -> dict | None:
+    """The pinned connector version, after checking the connection and the campaign fields."""
+    connector = connectors.version(db, app["connector_id"])
+    if connector is None:
+        errors.append(FieldError(f"{_APP}.connector_id",
+                                 f"no connector with id {app['connector_id']}"))
+        return None
+    connection = connections.get(db, app["connection_id"])
+    if connection is None or connection["connector_id"] != app["connector_id"]:
+        errors.append(FieldError(f"{_APP}.connection_id", f"connector {app['connector_id']} has "
+                                 f"no connection with id {app['connection_id']}"))
+    elif connection["status"] != CONNECTED:
+        errors.append(FieldError(f"{_APP}.connection_id",
+                                 "the connection's authorization has not been completed"))
+    inputs = connector["config"]["input_variables"]
+    values, problems = form_values.check(inputs, "campaign", app.get("inputs", {}),
+                                         path=f"{_APP}.inputs")
+    errors += problems
+    env = templating.environment()
+    for key, value in values.items():
+        texts = [value] if isinstance(value, str) else [
+            str(part) for row in value if isinstance(row, dict)
+            for part in (row.get("key"), row.get("value"))] if isinstance(value, list) else []
+        for text in texts:
+            try:
+                templating.parse(env, text)
+            except templating.TemplateSyntaxError as exc:
+                errors.append(FieldError(f"{_APP}.inputs.{key}",
+                                         f"Jinja does not parse: {exc.message}"))
+    app["inputs"] = values
+    return connector
+
+
+def create(ctx: Context, body: Any) -> dict:
+    errors = rules.check_create(body)
+    now = ctx.clock.now_ms()
+    with ctx.store.write() as db:
+        connector = None
+        if not errors and body["channel"] == rules.CONNECTED_APP:
+            body = {**body, "campaign_content": {**body["campaign_content"], "content": {
+                "connected_app": dict(body["campaign_content"]["content"]["connected_app"])}}}
+            connector = _check_connected_app(
+                db, body["campaign_content"]["content"]["connected_app"], errors)
+        if not errors and body["channel"] == rules.CONNECTOR:
+            errors += outbound.check_connector_content(body["campaign_content"]["content"])
+        if errors:
+            raise ValidationFailed("invalid campaign", errors=errors)
+        if table.by_request_id(db, body["request_id"]) is not None:
+            raise Conflict(f"request_id {body['request_id']!r} was already used",
+                           path="request_id")
+        campaign_id = ctx.ids.campaign_id()
+        app = body["campaign_content"]["content"].get("connected_app", {})
+        table.insert(db, {
+            "id": campaign_id, "request_id": body["request_id"], "channel": body["channel"],
+            "delivery_type": body["campaign_delivery_type"],
+            "name": body["basic_details"]["name"].strip(), "status": rules.SCHEDULED,
+            "body": body, "connector_id": app.get("connector_id"),
+            "connector_version": connector["version"] if connector else None,
+            "connection_id": app.get("connection_id"), "created_at": now, "updated_at": now,
+            "sent_at": None})
+        jobs.add(db, now, SEND, campaign_id)  # ASAP: due now
+    ctx.wake()
+    return {"campaign_id": campaign_id}
+
+
+def _view(row: dict) -> dict:
+    return {"campaign_id": row["id"], "request_id": row["request_id"], "channel": row["channel"],
+            "campaign_delivery_type": row["delivery_type"], "name": row["name"],
+            "status": row["status"], "connector_id": row["connector_id"],
+            "connector_version": row["connector_version"],
+            "connection_id": row["connection_id"], "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
+            "sent_at": iso(row["sent_at"]) if row["sent_at"] else None,
+            "campaign": row["body"]}
+
+
+def get(ctx: Context, campaign_id: str) -> dict:
+    with ctx.store.read() as db:
+        row = table.get(db, campaign_id)
+    if row is None:
+        raise NotFound(f"no campaign with id {campaign_id!r}", path="campaign_id")
+    return _view(row)
+
+
+def all_(ctx: Context) -> list[dict]:
+    with ctx.store.read() as db:
+        return [_view(row) for row in table.all_(db)]
+
+
+def change_status(ctx: Context, body: Any) -> dict:
+    """``POST /campaigns/status`` {request_id, action, campaign_ids}: the transitions of
+    campaign-api.md §2.3, enforced for the V1 shape too."""
+    errors = []
+    if not isinstance(body, dict):
+        raise ValidationFailed("body must be a JSON object", path="body")
+    action, ids = body.get("action"), body.get("campaign_ids")
+    if action not in ("STOP", "PAUSE", "RESUME"):
+        errors.append(FieldError("action", "must be one of STOP, PAUSE, RESUME"))
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 10:
+        errors.append(FieldError("campaign_ids", "must be a list of 1-10 campaign ids"))
+    if not isinstance(body.get("request_id"), str):
+        errors.append(FieldError("request_id", "is required"))
+    if errors:
+        raise ValidationFailed("invalid status change", errors=errors)
+    now = ctx.clock.now_ms()
+    with ctx.store.write() as db:
+        rows = []
+        for i, campaign_id in enumerate(ids):
+            row = table.get(db, campaign_id) if isinstance(campaign_id, str) else None
+            if row is None:
+                raise NotFound(f"no campaign with id {campaign_id!r}", path=f"campaign_ids[{i}]")
+            allowed = _TRANSITIONS[action]
+            if row["delivery_type"] not in allowed[0] or row["status"] not in allowed[1]:
+                errors.append(FieldError(f"campaign_ids[{i}]", f"Action {action} is not valid "
+                                         f"for a {row['delivery_type']} campaign in status "
+                                         f"{row['status']}."))
+            rows.append(row)
+        if errors:
+            raise ValidationFailed("invalid status change", errors=errors)
+        for row in rows:
+            table.set_status(db, row["id"], _TRANSITIONS[action][2], now)
+            if action == "STOP":
+                jobs.cancel_for(db, row["id"], now)
+    return {"action": action, "campaign_ids": ids}
+
+
+# action -> (delivery types, from statuses, to status); campaign-api.md §2.3 (V5 table)
+_TRANSITIONS = {
+    "STOP": (("ONE_TIME",), (rules.ACTIVE, rules.SCHEDULED, rules.PAUSED), rules.STOPPED),
+    "PAUSE": (("PERIODIC", "EVENT_TRIGGERED"), (rules.ACTIVE, rules.SCHEDULED), rules.PAUSED),
+    "RESUME": (("PERIODIC", "EVENT_TRIGGERED"), (rules.PAUSED,), rules.ACTIVE),
+}
+
+
+def stats(ctx: Context, campaign_id: str) -> dict:
+    """Attempted, Sent, Failed and the failure breakdown, from the delivery log."""
+    get(ctx, campaign_id)
+    with ctx.store.read() as db:
+        rows = deliveries.counts(db, campaign_id)
+    sent = sum(n for outcome, _, n in rows if outcome == "sent")
+    failed = sum(n for outcome, _, n in rows if outcome == "failed")
+    breakdown: dict[str, int] = {}
+    for outcome, reason, n in rows:
+        if outcome == "failed":
+            breakdown[reason or "unknown"] = breakdown.get(reason or "unknown", 0) + n
+    return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
+            "failed": failed, "failure_breakdown": breakdown}

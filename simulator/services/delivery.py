@@ -1,0 +1,210 @@
+"""Sending a campaign: one request per targeted user, rendered, sent, evaluated, recorded.
+
+Users stream from the store in batches (a campaign's audience is never held in memory); each
+batch is rendered, sent through the transport with ``send_concurrency`` requests in flight,
+evaluated, and written in one transaction: delivery rows plus the events the responses
+create. A template problem for one user is that user's Failed outcome with its category.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from ..core import campaigns as rules
+from ..core import attributes as attributes_
+from ..core import evaluation, form_values, outbound, segments, templating
+from ..core.http import HttpResult, OutboundRequest
+from ..core.tracking import TrackedEvent
+from ..store import campaigns as campaign_table
+from ..store import connections, connectors, deliveries, users
+from ..transport import Transport
+from .context import Context
+from .ingest import IngestSession
+
+log = logging.getLogger("moesim.delivery")
+
+BATCH = 500
+BODY_EXCERPT = 2048
+MASK = form_values.MASK
+
+
+@dataclass
+class Plan:
+    """Everything a campaign send needs that does not depend on the user."""
+    campaign: dict
+    channel: str
+    request: dict | None = None
+    auth: dict | None = None
+    responses: list | None = None
+    app_form: dict | None = None
+    campaign_values: dict | None = None
+    content: dict | None = None
+    secrets: tuple[str, ...] = ()
+    standard: dict | None = None
+
+
+def _plan(db, campaign: dict) -> Plan:
+    body = campaign["body"]
+    plan = Plan(campaign, campaign["channel"])
+    content = body["campaign_content"]["content"]
+    standard = {"Campaign Name": campaign["name"], "Campaign Id": campaign["id"],
+                "Readable Campaign Id": campaign["id"],
+                "Campaign Type": body["campaign_delivery_type"],
+                "Delivery Type": body["scheduling_details"]["delivery_type"],
+                "Campaign Tags": body["basic_details"].get("tags", [])}
+    if plan.channel == rules.CONNECTED_APP:
+        version = connectors.version(db, campaign["connector_id"], campaign["connector_version"])
+        config = version["config"]
+        module = config["modules"][0]["params"]
+        connection = connections.get(db, campaign["connection_id"])
+        plan.request, plan.auth, plan.responses = module["request"], config["auth"], \
+            module["response"]
+        plan.app_form = templating.app_form_values(connection["values"])
+        plan.campaign_values = content["connected_app"].get("inputs", {})
+        secret_keys = form_values.secret_keys(config["input_variables"])
+        plan.secrets = tuple(str(v) for k, v in connection["values"].items()
+                             if k in secret_keys and v not in (None, ""))
+        standard.update({"App name": str(version["app_id"]), "Integration type": version["name"],
+                         "Campaign Channel": "Connected Apps"})
+    else:
+        plan.content = content
+        standard["Campaign Channel"] = "Connector"
+    plan.standard = standard
+    return plan
+
+
+def _build(plan: Plan, renderer: templating.Renderer, attrs: dict) -> OutboundRequest:
+    if plan.channel == rules.CONNECTED_APP:
+        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, None)
+        return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
+                                    attrs, None)
+    return outbound.from_connector_content(renderer, plan.content, attrs, None)
+
+
+def _mask(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
+    headers = []
+    for name, value in request.headers:
+        if name.lower() == "authorization":
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} {MASK}".strip()
+        headers.append([name, _mask(value, secrets)])
+    body = request.body.decode("utf-8", "replace") if request.body else None
+    return json.dumps({"method": request.method, "url": _mask(request.url, secrets),
+                       "headers": headers,
+                       "body": _mask(body[:BODY_EXCERPT], secrets) if body else None})
+
+
+def _response_record(result: HttpResult, secrets: tuple[str, ...]) -> str:
+    return json.dumps({"status": result.status, "headers": result.headers,
+                       "body": _mask(result.body[:BODY_EXCERPT].decode("utf-8", "replace"),
+                                     secrets),
+                       "error": result.error, "detail": result.detail})
+
+
+def _reason(result: HttpResult) -> str:
+    return f"http:{result.status}" if result.status is not None else f"no_response:{result.error}"
+
+
+def send_campaign(ctx: Context, job: dict) -> dict:
+    now = ctx.clock.now()
+    now_ms = ctx.clock.now_ms()
+    with ctx.store.write() as db:
+        campaign = campaign_table.get(db, job["campaign_id"])
+        if campaign is None or campaign["status"] in (rules.STOPPED, rules.SENT):
+            return {"skipped": campaign["status"] if campaign else "missing"}
+        campaign_table.set_status(db, campaign["id"], rules.ACTIVE, now_ms)
+        plan = _plan(db, campaign)
+    where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
+    renderer = templating.Renderer(now)
+    settings = ctx.settings
+    totals = {"attempted": 0, "sent": 0, "failed": 0}
+    after = 0
+    with Transport(timeout_s=settings.send_timeout_s, concurrency=settings.send_concurrency,
+                   retries=settings.send_retries) as transport:
+        while True:
+            with ctx.store.read() as db:
+                batch = users.audience_page(db, where, params, after, BATCH, campaign["id"])
+            if not batch:
+                break
+            after = batch[-1][0]
+            rows, created = _send_batch(plan, renderer, transport, batch, now, now_ms)
+            with ctx.store.write() as db:
+                deliveries.insert(db, rows)
+                IngestSession(db, now_ms).add_event_rows(*created)
+            for row in rows:
+                totals["attempted"] += 1
+                totals[row[3]] += 1
+    with ctx.store.write() as db:
+        campaign_table.set_status(db, campaign["id"], rules.SENT, ctx.clock.now_ms(), sent=True)
+    log.info("campaign %s sent: %s", campaign["id"], totals)
+    return totals
+
+
+def _send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now_ms: int
+                ) -> tuple[list[tuple], tuple[list, dict]]:
+    ready: list[tuple[int, str, dict, OutboundRequest]] = []
+    rows: list[tuple] = []
+    campaign_id = plan.campaign["id"]
+    for row_id, cid, attrs in batch:
+        try:
+            ready.append((row_id, cid, attrs, _build(plan, renderer, attrs)))
+        except templating.NotSend as stop:
+            rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}", None,
+                         None, None, None, now_ms))
+        except templating.PersonalizationFailed as problem:
+            rows.append((campaign_id, row_id, cid, "failed",
+                         f"personalization:{problem.category}", None, None,
+                         json.dumps({"detail": _mask(problem.detail, plan.secrets)}), None,
+                         now_ms))
+    event_rows: list = []
+    catalogue: dict = {}
+    results = transport.send_all(request for *_, request in ready)
+    for (row_id, cid, attrs, request), result in zip(ready, results):
+        outcome, render_failed = _judge(plan, renderer, attrs, result, now)
+        sent = outcome.sent and not outcome.failed
+        reason = None if sent else (render_failed or _reason(result))
+        rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
+                     result.status, _request_record(request, plan.secrets),
+                     _response_record(result, plan.secrets), round(result.elapsed_ms, 2),
+                     now_ms))
+        for event in outcome.events:
+            attributes = {**event.attributes, **plan.standard}
+            tracked = TrackedEvent(cid, event.name, now_ms, attributes, {})
+            event_rows.append(tracked.row())
+            for key, value in attributes.items():
+                kind = attributes_.typed(value)[1]
+                if kind:
+                    catalogue.setdefault(("event", event.name, key), kind)
+    return rows, (event_rows, catalogue)
+
+
+def _judge(plan: Plan, renderer, attrs: dict, result: HttpResult, now
+           ) -> tuple[evaluation.Outcome, str | None]:
+    if plan.channel != rules.CONNECTED_APP:
+        return evaluation.connector_outcome(result), None
+    context: dict[str, Any] = {}
+
+    def render(source: str) -> str:
+        if not context:
+            form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, None)
+            context.update(renderer.context(attrs, None, plan.app_form, form))
+        return renderer.render(source, context)
+
+    try:
+        outcome = evaluation.evaluate(plan.responses, result, now=now, render=render)
+    except (templating.NotSend, templating.PersonalizationFailed) as problem:
+        category = getattr(problem, "category", "Unknown")
+        return evaluation.Outcome(sent=False, failed=True), f"personalization:{category}"
+    if outcome.fallback:
+        log.debug("no response entry decided Sent/Failed: HTTP %s fallback", result.status)
+    return outcome, None
+

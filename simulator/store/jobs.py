@@ -1,0 +1,42 @@
+"""SQL for scheduled work: rows with a due time, taken in ``(due_at, id)`` order."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+
+def add(db: Database, due_at: int, kind: str, campaign_id: str | None,
+        payload: dict | None = None) -> int:
+    return db.execute("INSERT INTO jobs (due_at, kind, campaign_id, payload) VALUES (?, ?, ?, ?)",
+                      [due_at, kind, campaign_id, json.dumps(payload or {})]).lastrowid
+
+
+def next_due(db: Database, now_ms: int) -> dict | None:
+    row = db.execute("SELECT id, due_at, kind, campaign_id, payload FROM jobs "
+                     "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT 1",
+                     [now_ms]).fetchone()
+    if row is None:
+        return None
+    return {"id": row[0], "due_at": row[1], "kind": row[2], "campaign_id": row[3],
+            "payload": json.loads(row[4])}
+
+
+def finish(db: Database, job_id: int, status: str, now_ms: int) -> None:
+    db.execute("UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?",
+               [status, now_ms, job_id])
+
+
+def cancel_for(db: Database, campaign_id: str, now_ms: int) -> int:
+    return db.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? "
+                      "WHERE campaign_id = ? AND status = 'pending'",
+                      [now_ms, campaign_id]).rowcount
+
+
+def start(db: Database, job_id: int) -> None:
+    db.execute("UPDATE jobs SET status = 'running' WHERE id = ?", [job_id])
+
+
+def requeue_running(db: Database) -> int:
+    return db.execute("UPDATE jobs SET status = 'pending' WHERE status = 'running'").rowcount

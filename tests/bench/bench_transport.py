@@ -1,0 +1,180 @@
+"""Bench: requests/s of ``simulator.transport.Transport.send_all`` against a plain ``requests`` loop.
+
+    python tests/bench/bench_transport.py [--requests 20000] [--concurrency 4,8,16,32]
+                                          [--skip-requests]
+
+Starts ``moesim sink`` (``python -m simulator.cli sink --port 0``) in its own process on a
+free port of 127.0.0.1, then sends ``--requests`` POSTs with ~300-byte JSON bodies (one per
+user, prebuilt ``OutboundRequest``s) to ``/_sim/sink/bench/v1/send``: first through
+``Transport.send_all`` at each ``--concurrency``, then the same requests in a plain Python loop
+over ``requests.Session().post``. Prints requests/s, latency p50/p99, CPU time per request of
+this process and of the sink, and the best transport figure against the requests loop. The
+sink and this process share the machine's CPUs, as the app and the sink do in a demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from simulator.core.http import OutboundRequest  # noqa: E402
+from simulator.transport import Transport  # noqa: E402
+
+MAX_REQUESTS = 500_000
+SINK_PATH = "/_sim/sink/bench/v1/send"
+HEADERS = (("Content-Type", "application/json"), ("X-Api-Key", "bench-key"))
+
+
+def body(n: int) -> bytes:
+    return json.dumps({
+        "to": f"+9198{n:08d}", "sender": "MOESIM", "campaign_id": "c-0001",
+        "user_id": f"user_{n}",
+        "message": "Hi Priya, your order #123456 has shipped and will arrive on Friday. "
+                   "Track: https://example.test/t/abc123",
+        "attributes": {"first_name": "Priya", "city": "Bengaluru", "tier": "gold"},
+        "sent_at": "2026-11-22T12:00:00.000Z",
+    }).encode()
+
+
+class Sink:
+    """``moesim sink`` in a subprocess; its first output line names its port."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator.cli", "sink", "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        first = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"moesim sink did not start: {first}{self.proc.stdout.read()}")
+        self.port = int(match.group(1))
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def control(self, method: str, path: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request(method, path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def served(self) -> int:
+        return json.loads(self.control("GET", "/_sim/sinks/bench")[1])["served"]
+
+    def forget(self) -> None:
+        self.control("DELETE", "/_sim/sinks/bench")
+
+    def cpu_seconds(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(label: str, sink: Sink, run) -> dict:
+    """``run()`` sends everything and returns (latencies in ms, non-200 count)."""
+    sink.forget()
+    cpu, sink_cpu, began = own_cpu(), sink.cpu_seconds(), time.perf_counter()
+    latencies, failed = run()
+    elapsed = time.perf_counter() - began
+    cpu, sink_cpu = own_cpu() - cpu, (sink.cpu_seconds() or 0) - (sink_cpu or 0)
+    count = len(latencies)
+    latencies.sort()
+    row = {"label": label, "rate": count / elapsed, "elapsed": elapsed,
+           "p50": latencies[count // 2], "p99": latencies[min(count - 1, int(count * 0.99))],
+           "cpu_us": cpu / count * 1e6, "sink_cpu_us": sink_cpu / count * 1e6,
+           "failed": failed, "served": sink.served()}
+    print(f"{label:<28} {row['rate']:>8,.0f} req/s  {elapsed:6.2f} s  p50 {row['p50']:5.2f} ms"
+          f"  p99 {row['p99']:6.2f} ms  client CPU {row['cpu_us']:4.0f} us/req"
+          f"  sink CPU {row['sink_cpu_us']:4.0f} us/req  non-200 {failed}"
+          f"  sink saw {row['served']}", flush=True)
+    return row
+
+
+def via_transport(batch: list[OutboundRequest], concurrency: int):
+    def run():
+        with Transport(timeout_s=10, concurrency=concurrency) as transport:
+            results = list(transport.send_all(batch))
+        return [r.elapsed_ms for r in results], sum(r.status != 200 for r in results)
+    return run
+
+
+def via_requests(batch: list[OutboundRequest]):
+    def run():
+        latencies, failed = [], 0
+        with requests.Session() as session:
+            for request in batch:
+                began = time.perf_counter()
+                response = session.post(request.url, data=request.body,
+                                        headers=dict(request.headers), timeout=10)
+                latencies.append((time.perf_counter() - began) * 1000)
+                failed += response.status_code != 200
+        return latencies, failed
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--concurrency", default="4,8,16,32",
+                        help="one number or a comma-separated list")
+    parser.add_argument("--skip-requests", action="store_true",
+                        help="measure only the transport, not the requests loop")
+    args = parser.parse_args()
+    count = max(1, min(args.requests, MAX_REQUESTS))
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    sink = Sink()
+    try:
+        url = f"http://127.0.0.1:{sink.port}{SINK_PATH}"
+        batch = [OutboundRequest("POST", f"{url}?user=user_{n}", HEADERS, body(n))
+                 for n in range(count)]
+        print(f"{count} POSTs, bodies ~{len(batch[0].body)} bytes, to moesim sink on "
+              f"127.0.0.1:{sink.port}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+        list(Transport(concurrency=max(levels)).send_all(batch[:min(count, 1000)]))  # warm-up
+        rows = [measure(f"Transport.send_all c={c}", sink, via_transport(batch, c))
+                for c in levels]
+        best = max(rows, key=lambda row: row["rate"])
+        if args.skip_requests:
+            print(f"best: {best['label']} at {best['rate']:,.0f} req/s")
+            return
+        plain = measure("requests.Session().post loop", sink, via_requests(batch))
+        print(f"best: {best['label']} at {best['rate']:,.0f} req/s = "
+              f"{best['rate'] / plain['rate']:.1f}x the requests loop "
+              f"({plain['rate']:,.0f} req/s)")
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""``simulator.transport``: real sockets on 127.0.0.1 against the standalone sink, plus a
+scripted raw server for the response shapes the sink never produces."""
+
+import http.client
+import itertools
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from simulator.core.clock import VirtualClock
+from simulator.core.http import CONNECTION_ERROR, INVALID_URL, TIMEOUT, OutboundRequest
+from simulator.sinkserver import make_server
+from simulator.transport import MAX_BODY_BYTES, WINDOW_PER_WORKER, Transport
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+class Sink:
+    """The standalone sink in a thread, counting the connections it accepts."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        self.server = make_server("127.0.0.1", 0, seed=0, clock=VirtualClock(NOW))
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.accepted: list[tuple[tuple, socket.socket]] = []
+        self.control_ports: set[int] = set()
+        self.server.verify_request = self._accept
+        self.port = self.server.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def _accept(self, request, address) -> bool:
+        self.accepted.append((address, request))
+        return True
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def control(self, method: str, path: str, payload=None):
+        """Our own http.client connection, so checks never go through the code under test."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        connection.connect()
+        self.control_ports.add(connection.sock.getsockname()[1])
+        try:
+            body = None if payload is None else json.dumps(payload)
+            connection.request(method, path, body=body)
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, json.loads(data) if data else None
+        finally:
+            connection.close()
+
+    def configure(self, name: str, **behaviour) -> None:
+        assert self.control("PUT", f"/_sim/sinks/{name}", behaviour)[0] == 200
+
+    def records(self, name: str) -> list[dict]:
+        return self.control("GET", f"/_sim/sinks/{name}")[1]["requests"]
+
+    def transport_sockets(self) -> list[socket.socket]:
+        return [s for address, s in self.accepted if address[1] not in self.control_ports]
+
+    def drop_idle_connections(self) -> None:
+        """What a server does to keep-alive connections left idle: close them."""
+        for sock in self.transport_sockets():
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def sink():
+    server = Sink()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def transport():
+    with Transport(timeout_s=5, concurrency=4) as transport:
+        yield transport
+
+
+class Scripted:
+    """A raw HTTP server answering each request with the next canned response, verbatim.
+    ``None`` in the script closes the connection instead of answering; so does the script's
+    end, right after its last response."""
+
+    def __init__(self, script: list[bytes | None]):
+        self.script, self.requests, self.connections = list(script), [], 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while self.script:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with sock:
+                buffer = b""
+                while self.script:
+                    while b"\r\n\r\n" not in buffer:
+                        data = sock.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    while len(buffer) < length:
+                        buffer += sock.recv(65536)
+                    self.requests.append(head + b"\r\n\r\n" + buffer[:length])
+                    buffer = buffer[length:]
+                    reply = self.script.pop(0)
+                    if reply is None:
+                        break
+                    sock.sendall(reply)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def start(*script):
+        servers.append(Scripted(list(script)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def get(url: str, headers=()) -> OutboundRequest:
+    return OutboundRequest("GET", url, tuple(headers))
+
+
+@pytest.mark.parametrize("method, body", [
+    ("GET", None), ("POST", b'{"to": "+919800000001", "text": "Hi \\u00e9"}'),
+    ("PUT", b"plain \x00 bytes \xff"), ("DELETE", b'{"id": 7}'), ("DELETE", None)])
+def test_method_headers_and_body_arrive_exactly(sink, transport, method, body):
+    headers = (("Content-Type", "application/json"), ("X-Api-Key", "k-1"),
+               ("Authorization", "Bearer t0k3n"), ("X-Multi", "a"), ("X-Multi", "b"))
+    result = transport.send(OutboundRequest(method, f"{sink.url}/_sim/sink/p/v1/send?a=1&b=%20x",
+                                            headers, body))
+    assert (result.status, result.error, result.body) == (200, None, b'{"status": "success"}')
+    assert result.header("Content-Type") == "application/json" and result.elapsed_ms > 0
+    [record] = sink.records("p")
+    assert (record["method"], record["path"], record["query"]) == (method, "/v1/send",
+                                                                   "a=1&b=%20x")
+    expected = {"Host": f"127.0.0.1:{sink.port}", "Content-Type": "application/json",
+                "X-Api-Key": "k-1", "Authorization": "Bearer t0k3n", "X-Multi": "a,b"}
+    if body is not None:
+        expected["Content-Length"] = str(len(body))
+    assert record["headers"] == expected
+    sent = body or b""
+    assert record["body"] == (sent.decode() if record["body_encoding"] == "utf-8" else
+                              __import__("base64").b64encode(sent).decode())
+
+
+def test_status_headers_and_body_of_the_answer_are_returned(sink, transport):
+    sink.configure("p", status=202, headers={"X-Trace": "t-1"}, body={"queued": True})
+    result = transport.send(OutboundRequest("POST", f"{sink.url}/_sim/sink/p", (), b"{}"))
+    assert (result.status, result.header("x-trace"), json.loads(result.body)) == (
+        202, "t-1", {"queued": True})
+    assert all(name == name.lower() for name in result.headers)
+
+
+def test_send_all_yields_results_in_input_order_under_concurrency(sink):
+    for n in range(12):  # slower and faster partners, each answering with its own name
+        sink.configure(f"s{n}", body={"sink": n}, delay_ms=(n * 7) % 20)
+    order = [n % 12 for n in range(0, 7 * 120, 7)]
+    with Transport(concurrency=8) as transport:
+        results = list(transport.send_all(get(f"{sink.url}/_sim/sink/s{n}") for n in order))
+    assert [json.loads(r.body)["sink"] for r in results] == order
+    assert 1 < len(sink.transport_sockets()) <= 8
+
+
+def test_send_all_reads_its_input_lazily(sink):
+    pulled = []
+
+    def endless():
+        for n in itertools.count():
+            pulled.append(n)
+            yield get(f"{sink.url}/_sim/sink/lazy?n={n}")
+
+    with Transport(concurrency=4) as transport:
+        results = transport.send_all(endless())
+        first = list(itertools.islice(results, 30))
+        results.close()
+    assert [r.status for r in first] == [200] * 30
+    assert len(pulled) <= 30 + 4 * WINDOW_PER_WORKER
+
+
+def test_connections_are_kept_alive_and_reused(sink, transport):
+    for n in range(50):
+        assert transport.send(get(f"{sink.url}/_sim/sink/ka?n={n}")).status == 200
+    assert len(sink.transport_sockets()) == 1
+    results = list(transport.send_all(get(f"{sink.url}/_sim/sink/ka?n={n}") for n in range(200)))
+    assert [r.status for r in results] == [200] * 200
+    assert len(sink.records("ka")) == 250
+    assert len(sink.transport_sockets()) <= 1 + 4
+
+
+def test_a_slow_partner_times_out(sink):
+    sink.configure("slow", delay_ms=3000)
+    with Transport(timeout_s=0.2) as transport:
+        result = transport.send(get(f"{sink.url}/_sim/sink/slow"))
+        assert (result.status, result.error) == (None, TIMEOUT)
+        assert 190 <= result.elapsed_ms < 2000
+        assert transport.send(get(f"{sink.url}/_sim/sink/fast")).status == 200
+
+
+def test_a_refused_connection_is_a_connection_error(transport):
+    with socket.socket() as bound_not_listening:
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = bound_not_listening.getsockname()[1]
+        result = transport.send(get(f"http://127.0.0.1:{port}/x"))
+    assert (result.status, result.error) == (None, CONNECTION_ERROR)
+    assert "refused" in result.detail.lower()
+
+
+@pytest.mark.parametrize("request_", [
+    get("ftp://partner.test/x"), get("partner.test/no-scheme"), get("http:///no-host"),
+    get("http://partner.test:99999/"), get("http://partner.test:0/"), get("http://part ner.test/"),
+    get("http://partner.test/a\r\nX-Injected: 1"), get(""),
+    get("http://partner.test/", [("Bad Name", "v")]),
+    get("http://partner.test/", [("X-Split", "v\r\nX-Injected: 1")]),
+    OutboundRequest("GE T", "http://partner.test/"),
+])
+def test_an_unsendable_request_is_invalid_url(transport, request_):
+    result = transport.send(request_)
+    assert (result.status, result.error) == (None, INVALID_URL) and result.detail
+
+
+def test_idle_connections_closed_by_the_server_are_survived(sink, transport):
+    assert transport.send(get(f"{sink.url}/_sim/sink/idle")).status == 200
+    batch = [get(f"{sink.url}/_sim/sink/idle") for _ in range(16)]
+    assert [r.status for r in transport.send_all(batch)] == [200] * 16
+    before = len(sink.transport_sockets())
+    sink.drop_idle_connections()
+    assert transport.send(get(f"{sink.url}/_sim/sink/idle")).status == 200
+    assert [r.status for r in transport.send_all(batch)] == [200] * 16
+    assert len(sink.records("idle")) == 34  # each sent once: no duplicate from the resend
+    assert len(sink.transport_sockets()) > before
+
+
+def test_connection_close_is_honoured_both_ways(sink, transport, scripted):
+    for _ in range(3):
+        assert transport.send(get(f"{sink.url}/_sim/sink/c", [("Connection", "close")])).status \
+            == 200
+    assert len(sink.transport_sockets()) == 3
+    server = scripted(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na",
+                      b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb")
+    assert [transport.send(get(server.url)).body for _ in range(2)] == [b"a", b"b"]
+    assert server.connections == 2
+
+
+def test_chunked_and_close_delimited_bodies(transport, scripted):
+    server = scripted(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.0 200 OK\r\nX-Folded: a\r\n b\r\n\r\nuntil close")
+    results = [transport.send(get(server.url)) for _ in range(3)]
+    assert [(r.status, r.body) for r in results] == [
+        (200, b"hello world"), (201, b"ok"), (200, b"until close")]
+    assert results[2].header("x-folded") == "a b"
+    assert server.connections == 1  # kept alive across the chunked and the 100-continue answers
+
+
+@pytest.mark.parametrize("reply, detail", [
+    (b"garbage\r\n\r\n", "status line"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "before the body's end"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", "Content-Length"),
+    (None, "before a complete response"),
+])
+def test_a_broken_response_is_a_connection_error(transport, scripted, reply, detail):
+    server = scripted(reply)  # then the script is over: the server closes the connection
+    result = transport.send(OutboundRequest("POST", server.url, (), b"{}"))
+    assert (result.status, result.error) == (None, CONNECTION_ERROR)
+    assert detail in result.detail
+
+
+def test_bodies_are_capped_and_the_connection_stays_usable(sink, transport, scripted):
+    sink.configure("big", body="x" * (MAX_BODY_BYTES + 40_000))
+    for _ in range(2):
+        result = transport.send(get(f"{sink.url}/_sim/sink/big"))
+        assert result.status == 200 and result.body == b"x" * MAX_BODY_BYTES
+    assert len(sink.transport_sockets()) == 1
+    server = scripted(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n")
+    with Transport(max_body_bytes=4) as small:
+        assert small.send(get(server.url)).body == b"abcd"
+
+
+class Waits(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.mark.parametrize("behaviour, retries, status, waits, sent", [
+    ({"fail_next": {"count": 2, "status": 503}}, 3, 200, [5.0, 5.0], 3),
+    ({"fail_next": {"count": 5, "status": 500}}, 2, 500, [5.0, 5.0], 3),
+    ({"status": 400}, 3, 400, [], 1),
+    ({"fail_next": {"count": 1, "status": 502}}, 0, 502, [], 1),
+])
+def test_retries_on_5xx_with_an_injected_wait(sink, behaviour, retries, status, waits, sent):
+    sink.configure("r", **behaviour)
+    with Transport(retries=retries, sleep=(slept := Waits())) as transport:
+        assert transport.send(get(f"{sink.url}/_sim/sink/r")).status == status
+    assert (slept, len(sink.records("r"))) == (waits, sent)
+
+
+def test_retries_on_no_response_but_never_on_an_invalid_url(sink):
+    with socket.socket() as bound_not_listening:
+        bound_not_listening.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{bound_not_listening.getsockname()[1]}/"
+        with Transport(retries=2, retry_wait_s=1.5, sleep=(slept := Waits())) as transport:
+            assert transport.send(get(refused)).error == CONNECTION_ERROR
+            assert slept == [1.5, 1.5]
+            assert transport.send(get("gopher://x/")).error == INVALID_URL
+            assert slept == [1.5, 1.5]
+    sink.configure("flaky", fail_next={"count": 1, "status": 500})
+    with Transport(concurrency=2, retries=1, sleep=(slept := Waits())) as transport:
+        results = list(transport.send_all([get(f"{sink.url}/_sim/sink/flaky")] * 3))
+    assert ([r.status for r in results], slept) == ([200] * 3, [5.0])
+
+
+def test_an_error_in_the_input_reaches_the_caller(sink, transport):
+    def failing():
+        yield get(f"{sink.url}/_sim/sink/e")
+        raise ValueError("bad user row")
+
+    with pytest.raises(ValueError, match="bad user row"):
+        list(transport.send_all(failing()))
+
+
+def test_a_closed_transport_refuses_to_send(sink):
+    transport = Transport()
+    transport.close()
+    with pytest.raises(RuntimeError):
+        transport.send(get(f"{sink.url}/_sim/sink/x"))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_https_with_certificate_verification(certificate):
+    cert, key = certificate
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    sink = Sink(tls=server_side)
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        with Transport(ssl_context=trusting) as transport:
+            for _ in range(2):
+                result = transport.send(OutboundRequest("POST", f"{sink.url}/_sim/sink/tls",
+                                                        (), b'{"a": 1}'))
+                assert result.status == 200
+        assert len(sink.transport_sockets()) == 1
+        with Transport() as default:  # the default context does not trust a self-signed cert
+            refused = default.send(get(f"{sink.url}/_sim/sink/tls"))
+        assert refused.error == CONNECTION_ERROR and "CERTIFICATE_VERIFY_FAILED" in refused.detail
+    finally:
+        sink.stop()
+
+
+def test_https_to_a_plain_http_port_is_a_connection_error(sink, transport):
+    result = transport.send(get(sink.url.replace("http://", "https://") + "/_sim/sink/x"))
+    assert (result.status, result.error) == (None, CONNECTION_ERROR)
