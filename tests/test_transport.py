@@ -183,6 +183,13 @@ def test_status_headers_and_body_of_the_answer_are_returned(sink, transport):
     assert all(name == name.lower() for name in result.headers)
 
 
+def test_head_answers_have_no_body_to_read(sink, transport):
+    head = transport.send(OutboundRequest("HEAD", f"{sink.url}/_sim/sink/h"))
+    assert (head.status, head.body, head.header("content-length")) == (200, b"", "21")
+    assert transport.send(get(f"{sink.url}/_sim/sink/h")).body == b'{"status": "success"}'
+    assert len(sink.transport_sockets()) == 1
+
+
 def test_send_all_yields_results_in_input_order_under_concurrency(sink):
     for n in range(12):  # slower and faster partners, each answering with its own name
         sink.configure(f"s{n}", body={"sink": n}, delay_ms=(n * 7) % 20)
@@ -291,6 +298,9 @@ def test_chunked_and_close_delimited_bodies(transport, scripted):
     (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "before the body's end"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", "Content-Length"),
     (None, "before a complete response"),
+    ("HTTP/1.1 ²00 OK\r\nContent-Length: 0\r\n\r\n".encode("latin-1"), "status line"),
+    ("HTTP/1.1 200 OK\r\nContent-Length: ²\r\n\r\n".encode("latin-1"), "Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc", "chunk size"),
 ])
 def test_a_broken_response_is_a_connection_error(transport, scripted, reply, detail):
     server = scripted(reply)  # then the script is over: the server closes the connection

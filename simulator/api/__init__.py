@@ -18,9 +18,10 @@ def context() -> Context:
 
 
 def register(app: Flask) -> None:
-    from . import campaigns, connected_apps, data_api, readback, sim
+    from . import campaigns, connected_apps, data_api, oauth_callback, readback, sim
 
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(oauth_callback.bp)
     app.register_blueprint(connected_apps.bp)
     app.register_blueprint(data_api.bp)
     app.register_blueprint(readback.bp)

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 
 from ..core.connector_schema import CONFIG_SCHEMA
 from ..core.errors import BadRequest
-from ..services import connected_apps, connections
+from ..services import connected_apps, connections, oauth
 from . import context
 
 bp = Blueprint("connected_apps", __name__, url_prefix="/api")
@@ -79,3 +79,12 @@ def list_connections():
 @bp.get("/connections/<int:connection_id>")
 def get_connection(connection_id: int):
     return jsonify(connections.get(context(), connection_id))
+
+
+@bp.get("/connections/<int:connection_id>/authorize")
+def authorize_connection(connection_id: int):
+    """Start the OAuth flow: the partner's authorization URL (``?redirect=1``: a 302 to it)."""
+    started = oauth.authorize(context(), connection_id, request.host_url)
+    if request.args.get("redirect"):
+        return redirect(started["authorization_url"])
+    return jsonify(started)

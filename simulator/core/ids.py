@@ -16,6 +16,11 @@ class IdSource:
         with self._lock:
             return "".join(self._random.choice("0123456789abcdef") for _ in range(24))
 
+    def oauth_state(self) -> str:
+        """The opaque ``state`` of an OAuth authorization request."""
+        with self._lock:
+            return "".join(self._random.choice("0123456789abcdef") for _ in range(32))
+
     def request_id(self) -> str:
         """A MoEngage-style ``request_id`` for Data API answers."""
         with self._lock:

@@ -21,6 +21,7 @@ from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
 from ..store import connections, connectors, deliveries, users
 from ..transport import Transport
+from . import oauth
 from .context import Context
 from .ingest import IngestSession
 
@@ -46,7 +47,7 @@ class Plan:
     standard: dict | None = None
 
 
-def _plan(db, campaign: dict) -> Plan:
+def _plan(db, campaign: dict, token: str | None) -> Plan:
     body = campaign["body"]
     plan = Plan(campaign, campaign["channel"])
     content = body["campaign_content"]["content"]
@@ -62,11 +63,12 @@ def _plan(db, campaign: dict) -> Plan:
         connection = connections.get(db, campaign["connection_id"])
         plan.request, plan.auth, plan.responses = module["request"], config["auth"], \
             module["response"]
-        plan.app_form = templating.app_form_values(connection["values"])
+        specials = {"MOE_ACCESS_TOKEN_DEFAULT": token} if token else None
+        plan.app_form = templating.app_form_values(connection["values"], specials)
         plan.campaign_values = content["connected_app"].get("inputs", {})
         secret_keys = form_values.secret_keys(config["input_variables"])
         plan.secrets = tuple(str(v) for k, v in connection["values"].items()
-                             if k in secret_keys and v not in (None, ""))
+                             if k in secret_keys and v not in (None, "")) + ((token,) if token else ())
         standard.update({"App name": str(version["app_id"]), "Integration type": version["name"],
                          "Campaign Channel": "Connected Apps"})
     else:
@@ -114,15 +116,28 @@ def _reason(result: HttpResult) -> str:
     return f"http:{result.status}" if result.status is not None else f"no_response:{result.error}"
 
 
+def _oauth_token(ctx: Context, campaign: dict) -> str | None:
+    """A Connected App campaign on an OAuth connection sends with a fresh access token."""
+    if campaign["channel"] != rules.CONNECTED_APP:
+        return None
+    with ctx.store.read() as db:
+        version = connectors.version(db, campaign["connector_id"], campaign["connector_version"])
+    if version["config"]["auth"]["auth_type"] != "oauth":
+        return None
+    return oauth.access_token(ctx, campaign["connection_id"])
+
+
 def send_campaign(ctx: Context, job: dict) -> dict:
     now = ctx.clock.now()
     now_ms = ctx.clock.now_ms()
-    with ctx.store.write() as db:
+    with ctx.store.read() as db:
         campaign = campaign_table.get(db, job["campaign_id"])
-        if campaign is None or campaign["status"] in (rules.STOPPED, rules.SENT):
-            return {"skipped": campaign["status"] if campaign else "missing"}
+    if campaign is None or campaign["status"] in (rules.STOPPED, rules.SENT):
+        return {"skipped": campaign["status"] if campaign else "missing"}
+    token = _oauth_token(ctx, campaign)
+    with ctx.store.write() as db:
         campaign_table.set_status(db, campaign["id"], rules.ACTIVE, now_ms)
-        plan = _plan(db, campaign)
+        plan = _plan(db, campaign, token)
     where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
     renderer = templating.Renderer(now)
     settings = ctx.settings

@@ -35,3 +35,22 @@ def all_(db: Database, connector_id: int | None = None) -> list[dict]:
         return [_row(r) for r in db.execute(_SELECT + "ORDER BY id")]
     return [_row(r) for r in db.execute(_SELECT + "WHERE connector_id = ? ORDER BY id",
                                         [connector_id])]
+
+
+def set_oauth_state(db: Database, connection_id: int, state: str) -> None:
+    db.execute("UPDATE connections SET oauth_state = ? WHERE id = ?", [state, connection_id])
+
+
+def by_oauth_state(db: Database, state: str) -> dict | None:
+    row = db.execute(_SELECT + "WHERE oauth_state = ?", [state]).fetchone()
+    return None if row is None else _row(row)
+
+
+def tokens(db: Database, connection_id: int) -> dict | None:
+    row = db.execute("SELECT tokens FROM connections WHERE id = ?", [connection_id]).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def save_tokens(db: Database, connection_id: int, tokens: dict, status: str) -> None:
+    db.execute("UPDATE connections SET tokens = ?, status = ?, oauth_state = NULL WHERE id = ?",
+               [json.dumps(tokens), status, connection_id])

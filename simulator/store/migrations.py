@@ -167,3 +167,12 @@ def m004_campaigns_deliveries_jobs(db):
     );
     CREATE INDEX ix_jobs_pending ON jobs(status, due_at, id);
     """)
+
+
+@MIGRATIONS()
+def m005_connection_oauth(db):
+    db.executescript("""
+    ALTER TABLE connections ADD COLUMN oauth_state TEXT;   -- the pending flow's state value
+    ALTER TABLE connections ADD COLUMN tokens TEXT;        -- OAuth tokens: secrets, never shown
+    CREATE UNIQUE INDEX ix_connections_oauth_state ON connections(oauth_state);
+    """)
