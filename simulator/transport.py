@@ -11,9 +11,11 @@ The HTTP/1.1 client is our own, over plain sockets, because the send path is the
 loop and it shares two cores with the app and the local sink. Measured on loopback, a bare
 request/response loop costs ~35 us of CPU over a socket against ~130 us with ``http.client``
 (its header parsing goes through ``email``); with the thread pool, ``send_all`` stays near
-70-85 us a request. Its scope is what a client needs and no more: one request at a time per connection (no pipelining), keep-alive
-per (scheme, host, port), TCP_NODELAY, TLS with the default verifying context, bodies framed
-by Content-Length, chunked or connection close, interim 1xx answers skipped.
+70-85 us a request. Its scope is what a client needs and no more: one request at a time per
+connection (no pipelining), keep-alive per (scheme, host, port), TCP_NODELAY, TLS with the
+default verifying context, bodies framed by Content-Length, chunked or connection close,
+interim 1xx answers skipped. A kept-alive connection the server closed while idle is
+reopened once, transparently, when it fails before any response byte.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .core.http import CONNECTION_ERROR, INVALID_URL, TIMEOUT, HttpResult, OutboundRequest
 
-MAX_BODY_BYTES = 64 * 1024  # of a response body, the first bytes are kept, the rest read and dropped
+MAX_BODY_BYTES = 64 * 1024  # of a response body: the first bytes kept, the rest read and dropped
 MAX_HEAD_BYTES = 64 * 1024
 WINDOW_PER_WORKER = 4  # send_all: requests taken from the input ahead of the oldest unyielded one
 MAX_ORIGINS_PER_WORKER = 64  # kept-alive connections one worker holds, oldest closed first
@@ -40,7 +42,7 @@ _READ_SIZE = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
-_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(.*)", re.S)
+_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(.*)", re.DOTALL)
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # quote() only the non-ASCII; existing escapes stay
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -172,7 +174,7 @@ def _remaining(deadline: float) -> float:
 class _Connection:
     """One socket to one origin; ``exchange`` writes a request and reads its response."""
 
-    __slots__ = ("sock", "buffer", "reused")
+    __slots__ = ("buffer", "reused", "sock")
 
     def __init__(self, origin: tuple[str, str, int], tls: ssl.SSLContext, deadline: float):
         scheme, host, port = origin
@@ -334,7 +336,7 @@ class _Connection:
 class _Batch:
     """One ``send_all`` call: where its workers put results, and whether it was abandoned."""
 
-    __slots__ = ("results", "cancelled")
+    __slots__ = ("cancelled", "results")
 
     def __init__(self):
         self.results: queue.SimpleQueue = queue.SimpleQueue()
@@ -366,7 +368,7 @@ class Transport:
         self._closed = False
         self._origins: dict[str, _Origin] = {}
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -458,7 +460,7 @@ class Transport:
                 continue
             try:
                 outcome = self._send(pool, request)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+            except BaseException as exc:  # a bug: handed to the caller, who raises it
                 outcome = exc
             batch.results.put((index, outcome))
 
@@ -491,7 +493,7 @@ class Transport:
             if response is None:
                 connection = _Connection(wire.origin, self._tls, deadline)
                 response = connection.exchange(wire, deadline, self._cap)
-        except Exception as exc:  # noqa: BLE001 - every failure is classified below
+        except Exception as exc:  # classified below; anything else is a bug, re-raised
             if connection is not None:
                 connection.close()
             elapsed = (time.perf_counter() - started) * 1000

@@ -231,3 +231,35 @@ def test_status_change_stop_cancels_a_scheduled_send(client, auth, partner):
     assert pause.status_code == 422
     assert "Action PAUSE is not valid for a ONE_TIME campaign" in pause.json["errors"][0][
         "message"]
+
+
+def test_spec5_2_test_campaign_sends_and_answers_inline(client, auth, partner):
+    client.post(f"/v1/customer/{WORKSPACE}", headers=auth, json={
+        "type": "customer", "customer_id": "t1",
+        "attributes": {"first_name": "Tess", "acme_id": "+9177", "email": "tess@x.io"}})
+    client.post(f"/v1/customer/{WORKSPACE}", headers=auth, json={
+        "type": "customer", "customer_id": "t2", "attributes": {"email": "nophone@x.io"}})
+    connector_id, connection_id = _connected_app(client, partner)
+    body = _campaign(connector_id, connection_id)
+    for key in ("segmentation_details", "scheduling_details", "campaign_delivery_type"):
+        body.pop(key)
+    body["test_campaign_meta"] = {"identifier": "USER_ATTRIBUTE_USER_EMAIL",
+                                  "identifier_values": ["tess@x.io", "nophone@x.io", "who@x.io"]}
+    answer = client.post("/api/campaigns/test", json=body)
+    assert answer.status_code == 200, answer.json
+    data = answer.json["data"]
+    assert data["tess@x.io"]["status"] == "success"
+    assert data["tess@x.io"]["request"]["url"].endswith("/_sim/sink/acme/v1/messages")
+    assert json.loads(data["tess@x.io"]["request"]["body"]) == {"to": "+9177", "text": "Hi Tess"}
+    assert data["tess@x.io"]["response"]["status"] == 200
+    assert data["nophone@x.io"]["status"] == "failed"
+    assert data["nophone@x.io"]["failure_reason"] == "personalization:User Attribute"
+    assert data["nophone@x.io"]["request"] is None
+    assert data["who@x.io"] == {"status": "failed", "failure_reason": "user not found"}
+    assert len(requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]) == 1
+    assert client.get("/api/campaigns").json["campaigns"] == []  # not a campaign
+    bad = client.post("/api/campaigns/test", json={**body, "test_campaign_meta": {
+        "identifier": "PUSH_ID", "identifier_values": []}})
+    assert bad.status_code == 422
+    assert [e["path"] for e in bad.json["errors"]] == [
+        "test_campaign_meta.identifier", "test_campaign_meta.identifier_values"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..core.errors import BadRequest
-from ..services import campaigns
+from ..services import campaigns, trial
 from . import context
 
 bp = Blueprint("campaigns", __name__, url_prefix="/api")
@@ -26,6 +26,11 @@ def create_campaign():
 @bp.get("/campaigns")
 def list_campaigns():
     return jsonify({"campaigns": campaigns.all_(context())})
+
+
+@bp.post("/campaigns/test")
+def test_campaign():
+    return jsonify(trial.send(context(), _json()))
 
 
 @bp.get("/campaigns/<campaign_id>")

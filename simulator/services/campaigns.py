@@ -51,18 +51,29 @@ def _check_connected_app(db, app: dict, errors: list[FieldError]) -> dict | None
     return connector
 
 
+def check(db, body: Any, errors: list[FieldError]) -> dict | None:
+    """Every problem of a campaign body into ``errors``; the pinned connector version of a
+    Connected App campaign. Campaign field values in ``body`` are replaced by their checked,
+    normalised form."""
+    errors += rules.check_create(body)
+    if errors:
+        return None
+    if body["channel"] == rules.CONNECTED_APP:
+        content = body["campaign_content"]["content"]
+        content["connected_app"] = dict(content["connected_app"])
+        return _check_connected_app(db, content["connected_app"], errors)
+    errors += outbound.check_connector_content(body["campaign_content"]["content"])
+    return None
+
+
 def create(ctx: Context, body: Any) -> dict:
-    errors = rules.check_create(body)
+    errors: list[FieldError] = []
     now = ctx.clock.now_ms()
+    if isinstance(body, dict) and isinstance(body.get("campaign_content"), dict):
+        body = {**body, "campaign_content": {**body["campaign_content"], "content": dict(
+            body["campaign_content"].get("content") or {})}}
     with ctx.store.write() as db:
-        connector = None
-        if not errors and body["channel"] == rules.CONNECTED_APP:
-            body = {**body, "campaign_content": {**body["campaign_content"], "content": {
-                "connected_app": dict(body["campaign_content"]["content"]["connected_app"])}}}
-            connector = _check_connected_app(
-                db, body["campaign_content"]["content"]["connected_app"], errors)
-        if not errors and body["channel"] == rules.CONNECTOR:
-            errors += outbound.check_connector_content(body["campaign_content"]["content"])
+        connector = check(db, body, errors)
         if errors:
             raise ValidationFailed("invalid campaign", errors=errors)
         if table.by_request_id(db, body["request_id"]) is not None:

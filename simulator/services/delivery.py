@@ -127,6 +127,13 @@ def _oauth_token(ctx: Context, campaign: dict) -> str | None:
     return oauth.access_token(ctx, campaign["connection_id"])
 
 
+def prepare(ctx: Context, campaign: dict) -> Plan:
+    """The user-independent part of a send (an OAuth token is fetched or refreshed here)."""
+    token = _oauth_token(ctx, campaign)
+    with ctx.store.read() as db:
+        return _plan(db, campaign, token)
+
+
 def send_campaign(ctx: Context, job: dict) -> dict:
     now = ctx.clock.now()
     now_ms = ctx.clock.now_ms()
@@ -151,7 +158,7 @@ def send_campaign(ctx: Context, job: dict) -> dict:
             if not batch:
                 break
             after = batch[-1][0]
-            rows, created = _send_batch(plan, renderer, transport, batch, now, now_ms)
+            rows, created = send_batch(plan, renderer, transport, batch, now, now_ms)
             with ctx.store.write() as db:
                 deliveries.insert(db, rows)
                 IngestSession(db, now_ms).add_event_rows(*created)
@@ -164,7 +171,7 @@ def send_campaign(ctx: Context, job: dict) -> dict:
     return totals
 
 
-def _send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now_ms: int
+def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now_ms: int
                 ) -> tuple[list[tuple], tuple[list, dict]]:
     ready: list[tuple[int, str, dict, OutboundRequest]] = []
     rows: list[tuple] = []

@@ -78,3 +78,19 @@ def audience_page(db: Database, where: str, params: list, after_id: int, limit: 
                       f"{skip}ORDER BY id LIMIT ?",
                       [after_id, *params, *([skip_campaign] if skip_campaign else []), limit])
     return [(row_id, cid, json.loads(attrs)) for row_id, cid, attrs in rows]
+
+
+def find_by(db: Database, key: str, value: str) -> tuple[int, str, dict] | None:
+    """A user by customer id or by one stored attribute (email, mobile, GAID, ...)."""
+    if key == "customer_id":
+        row = db.execute("SELECT id, customer_id, attrs FROM users WHERE customer_id = ?",
+                         [value]).fetchone()
+    elif key in ("u_em", "u_mb"):
+        column = "email" if key == "u_em" else "mobile"
+        row = db.execute(f"SELECT id, customer_id, attrs FROM users WHERE {column} = ? "
+                         "ORDER BY id LIMIT 1", [value]).fetchone()
+    else:
+        row = db.execute("SELECT id, customer_id, attrs FROM users WHERE "
+                         "json_extract(attrs, '$.' || ?) = ? ORDER BY id LIMIT 1",
+                         [key, value]).fetchone()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))

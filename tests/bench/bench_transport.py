@@ -1,7 +1,7 @@
-"""Bench: requests/s of ``simulator.transport.Transport.send_all`` against a plain ``requests`` loop.
+"""Bench: requests/s of ``Transport.send_all`` (simulator.transport) against a requests loop.
 
     python tests/bench/bench_transport.py [--requests 20000] [--concurrency 4,8,16,32]
-                                          [--skip-requests]
+                                          [--skip-requests] [--sink moesim|minimal]
 
 Starts ``moesim sink`` (``python -m simulator.cli sink --port 0``) in its own process on a
 free port of 127.0.0.1, then sends ``--requests`` POSTs with ~300-byte JSON bodies (one per
@@ -10,6 +10,10 @@ user, prebuilt ``OutboundRequest``s) to ``/_sim/sink/bench/v1/send``: first thro
 over ``requests.Session().post``. Prints requests/s, latency p50/p99, CPU time per request of
 this process and of the sink, and the best transport figure against the requests loop. The
 sink and this process share the machine's CPUs, as the app and the sink do in a demo.
+
+``moesim sink`` is one Python process (one GIL) that spends more CPU per request than the
+transport does, so it sets the ceiling; ``--sink minimal`` swaps it for a bare asyncio
+responder (fixed 200, nothing recorded) to show what the transport itself can push.
 """
 
 from __future__ import annotations
@@ -26,17 +30,40 @@ import threading
 import time
 from pathlib import Path
 
+import requests
+
+from simulator.core.http import OutboundRequest
+from simulator.transport import Transport
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-import requests  # noqa: E402
-
-from simulator.core.http import OutboundRequest  # noqa: E402
-from simulator.transport import Transport  # noqa: E402
 
 MAX_REQUESTS = 500_000
 SINK_PATH = "/_sim/sink/bench/v1/send"
 HEADERS = (("Content-Type", "application/json"), ("X-Api-Key", "bench-key"))
+MOESIM_SINK = [sys.executable, "-m", "simulator.cli", "sink", "--host", "127.0.0.1", "--port", "0"]
+MINIMAL_SINK = [sys.executable, "-c", """
+import asyncio, re
+LENGTH = re.compile(rb"(?im)^content-length:[ \\t]*([0-9]+)")
+REPLY = (b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 21\\r\\n\\r\\n"
+         b'{"status": "success"}')
+class Responder(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+    def data_received(self, data):
+        self.buffer += data
+        while (end := self.buffer.find(b"\\r\\n\\r\\n")) >= 0:
+            length = LENGTH.search(self.buffer, 0, end)
+            size = end + 4 + (int(length.group(1)) if length else 0)
+            if len(self.buffer) < size:
+                return
+            self.buffer = self.buffer[size:]
+            self.transport.write(REPLY)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Responder, "127.0.0.1", 0)
+    print(f"minimal sink on http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""]
 
 
 def body(n: int) -> bytes:
@@ -53,15 +80,15 @@ def body(n: int) -> bytes:
 class Sink:
     """``moesim sink`` in a subprocess; its first output line names its port."""
 
-    def __init__(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator.cli", "sink", "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    def __init__(self, argv: list[str]):
+        self.recording = argv is MOESIM_SINK
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
         first = self.proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
         if not match:
             self.stop()
-            raise RuntimeError(f"moesim sink did not start: {first}{self.proc.stdout.read()}")
+            raise RuntimeError(f"the sink did not start: {first}{self.proc.stdout.read()}")
         self.port = int(match.group(1))
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
@@ -74,11 +101,14 @@ class Sink:
         finally:
             connection.close()
 
-    def served(self) -> int:
+    def served(self) -> int | str:
+        if not self.recording:
+            return "-"
         return json.loads(self.control("GET", "/_sim/sinks/bench")[1])["served"]
 
     def forget(self) -> None:
-        self.control("DELETE", "/_sim/sinks/bench")
+        if self.recording:
+            self.control("DELETE", "/_sim/sinks/bench")
 
     def cpu_seconds(self) -> float | None:
         try:
@@ -150,18 +180,20 @@ def main() -> None:
                         help="one number or a comma-separated list")
     parser.add_argument("--skip-requests", action="store_true",
                         help="measure only the transport, not the requests loop")
+    parser.add_argument("--sink", choices=["moesim", "minimal"], default="moesim")
     args = parser.parse_args()
     count = max(1, min(args.requests, MAX_REQUESTS))
     levels = [int(c) for c in args.concurrency.split(",")]
 
-    sink = Sink()
+    sink = Sink(MOESIM_SINK if args.sink == "moesim" else MINIMAL_SINK)
     try:
         url = f"http://127.0.0.1:{sink.port}{SINK_PATH}"
         batch = [OutboundRequest("POST", f"{url}?user=user_{n}", HEADERS, body(n))
                  for n in range(count)]
-        print(f"{count} POSTs, bodies ~{len(batch[0].body)} bytes, to moesim sink on "
+        print(f"{count} POSTs, bodies ~{len(batch[0].body)} bytes, to the {args.sink} sink on "
               f"127.0.0.1:{sink.port}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        list(Transport(concurrency=max(levels)).send_all(batch[:min(count, 1000)]))  # warm-up
+        with Transport(concurrency=max(levels)) as warm_up:
+            list(warm_up.send_all(batch[:min(count, 1000)]))
         rows = [measure(f"Transport.send_all c={c}", sink, via_transport(batch, c))
                 for c in levels]
         best = max(rows, key=lambda row: row["rate"])

@@ -1,0 +1,85 @@
+"""Test campaigns (spec §5.2; campaign-api.md §2.1 ``POST /campaigns/test``): send a campaign's
+content to up to 10 chosen users for real and answer with each rendered request and response
+inline, the way a partner debugs a config. Test sends are not campaign stats."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..core import templating
+from ..core.errors import FieldError, ValidationFailed
+from ..store import users
+from ..transport import Transport
+from . import campaigns, delivery
+from .context import Context
+
+# test_campaign_meta.identifier -> how the user is found (spec §5.2: unique id, email, mobile,
+# GAID, IDFA). Push tokens and custom segments (Connector test sends) need device data and
+# saved segments moesim does not hold yet.
+IDENTIFIERS = {
+    "USER_ATTRIBUTE_UNIQUE_ID": "customer_id", "ID": "customer_id",
+    "USER_ATTRIBUTE_USER_EMAIL": "u_em", "EMAIL": "u_em",
+    "USER_ATTRIBUTE_USER_MOBILE": "u_mb", "MOBILE_NUMBER": "u_mb",
+    "MOE_GAID": "moe_gaid", "ADVERTISING_IDENTIFIER": "advertising_identifier",
+}
+
+
+def send(ctx: Context, body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise ValidationFailed("body must be a JSON object", path="body")
+    meta = body.get("test_campaign_meta")
+    errors: list[FieldError] = []
+    if not isinstance(meta, dict):
+        errors.append(FieldError("test_campaign_meta", "is required (an object)"))
+        meta = {}
+    identifier, values = meta.get("identifier"), meta.get("identifier_values")
+    if meta and identifier not in IDENTIFIERS:
+        errors.append(FieldError("test_campaign_meta.identifier",
+                                 f"must be one of {', '.join(IDENTIFIERS)}"))
+    if meta and (not isinstance(values, list) or not 1 <= len(values) <= 10
+                 or not all(isinstance(v, str) for v in values)):
+        errors.append(FieldError("test_campaign_meta.identifier_values",
+                                 "must be 1-10 strings"))
+    # Only what a test needs: scheduling and audience do not apply to a test send.
+    full = {"campaign_delivery_type": "ONE_TIME", "created_by": "test@moesim.local",
+            "segmentation_details": {"is_all_user_campaign": True},
+            "scheduling_details": {"delivery_type": "ASAP"}, **body}
+    with ctx.store.read() as db:
+        connector = campaigns.check(db, full, errors)
+    if errors:
+        raise ValidationFailed("invalid test campaign", errors=errors)
+    campaign = {"id": "test", "name": full["basic_details"]["name"], "channel": full["channel"],
+                "body": full, "connector_id": connector["id"] if connector else None,
+                "connector_version": connector["version"] if connector else None,
+                "connection_id": full["campaign_content"]["content"].get(
+                    "connected_app", {}).get("connection_id")}
+    plan = delivery.prepare(ctx, campaign)
+    renderer = templating.Renderer(ctx.clock.now())
+    data = {}
+    with Transport(timeout_s=ctx.settings.send_timeout_s, concurrency=1) as transport:
+        for value in values:
+            with ctx.store.read() as db:
+                found = users.find_by(db, IDENTIFIERS[identifier], value)
+            if found is None:
+                data[value] = {"status": "failed", "failure_reason": "user not found"}
+                continue
+            data[value] = _one(plan, renderer, transport, found, ctx)
+    return {"data": data, "message": "test campaign sent"}
+
+
+def _one(plan, renderer, transport: Transport, found: tuple, ctx: Context) -> dict:
+    row_id, cid, attrs = found
+    rows, _ = delivery.send_batch(plan, renderer, transport, [(row_id, cid, attrs)],
+                                  ctx.clock.now(), ctx.clock.now_ms())
+    (_, _, _, outcome, reason, status, request, response, elapsed, _) = rows[0]
+    answer: dict[str, Any] = {"status": "success" if outcome == "sent" else "failed"}
+    if reason:
+        answer["failure_reason"] = reason
+    answer["customer_id"] = cid
+    answer["request"] = json.loads(request) if request else None
+    answer["response"] = json.loads(response) if response else None
+    return answer
+
+
+
