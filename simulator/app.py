@@ -27,12 +27,18 @@ def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Cont
     return Context(settings, store, clock or SystemClock(), IdSource(settings.seed)), is_new
 
 
-def bootstrap(ctx: Context, is_new: bool) -> None:
+def base_url(settings: Settings, port: int | None = None) -> str:
+    """Where this server is reached from the same machine (fixture connectors point here)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{port if port is not None else settings.port}"
+
+
+def bootstrap(ctx: Context, is_new: bool, url: str | None = None) -> None:
     """Load fixtures into a new database, remember the state ``/_sim/reset`` returns to, and
     declare the simulator ready."""
     where = fixtures.directory(ctx.settings.fixtures)
     if is_new and where is not None:
-        summary = fixtures.load(ctx, where)
+        summary = fixtures.load(ctx, where, url or base_url(ctx.settings))
         log.info("loaded fixtures from %s: %s", where, summary)
     requeued = engine.recover(ctx)
     if requeued:

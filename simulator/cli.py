@@ -55,7 +55,7 @@ def serve(**flags) -> None:
     """Run the simulator (one process: the scheduler must not be shared)."""
     from werkzeug.serving import make_server
 
-    from .app import bootstrap, create_app
+    from .app import base_url, bootstrap, create_app
     from .ticker import Ticker
 
     settings = _settings(**flags)
@@ -71,6 +71,7 @@ def serve(**flags) -> None:
                f"(Basic auth: {settings.workspace_id} / "
                f"{settings.data_api_key if default_key else '<MOESIM_DATA_API_KEY>'})")
     click.echo(f"  users      {base}/api/users")
+    click.echo(f"  campaigns  {base}/api/campaigns   deliveries {base}/_sim/deliveries")
     click.echo(f"  sink       {base}/_sim/sink/<name>   records at {base}/_sim/sinks/<name>")
     click.echo(f"  readiness  {base}/_sim/ready")
     sys.stdout.flush()
@@ -78,7 +79,8 @@ def serve(**flags) -> None:
     ticker = Ticker(ctx)
 
     def start() -> None:
-        bootstrap(ctx, app.extensions["moesim.is_new"])
+        bootstrap(ctx, app.extensions["moesim.is_new"],
+                  base_url(settings, server.server_port))
         ticker.start()
 
     threading.Thread(target=start, name="moesim-bootstrap", daemon=True).start()

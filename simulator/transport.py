@@ -460,7 +460,7 @@ class Transport:
                 continue
             try:
                 outcome = self._send(pool, request)
-            except BaseException as exc:  # a bug: handed to the caller, who raises it
+            except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it
                 outcome = exc
             batch.results.put((index, outcome))
 

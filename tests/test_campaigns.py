@@ -263,3 +263,34 @@ def test_spec5_2_test_campaign_sends_and_answers_inline(client, auth, partner):
     assert bad.status_code == 422
     assert [e["path"] for e in bad.json["errors"]] == [
         "test_campaign_meta.identifier", "test_campaign_meta.identifier_values"]
+
+
+def test_bundled_demo_app_connection_and_campaign_send(tmp_path, clock, partner):
+    """fixtures/: the Acme Messaging app (2 connectors, basic auth, key_value and dropdown
+    inputs), its connections and the demo campaign to Pro users send through the sink."""
+    from simulator.app import bootstrap, create_app
+    from simulator.core.settings import Settings
+
+    app = create_app(Settings(db=str(tmp_path / "demo.db")), clock=clock, start=False)
+    ctx = app.extensions["moesim"]
+    try:
+        bootstrap(ctx, app.extensions["moesim.is_new"], partner)
+        client = app.test_client()
+        [acme] = client.get("/api/apps").json["apps"]
+        assert len(client.get(f"/api/apps/{acme['id']}").json["connectors"]) == 2
+        [campaign] = client.get("/api/campaigns").json["campaigns"]
+        assert campaign["status"] == "SCHEDULED"
+        [ran] = client.post("/_sim/run-due").json["ran"]
+        records = requests.get(f"{partner}/_sim/sinks/acme-sms", timeout=10).json()["requests"]
+        stats = client.get(f"/api/campaigns/{campaign['campaign_id']}/stats").json
+        assert stats["sent"] == len(records) == ran["sent"] > 50
+        assert stats["failure_breakdown"] == {"personalization:User Attribute":
+                                              stats["failed"]}  # pro users without a mobile
+        first = records[0]
+        assert first["path"].startswith("/v1/accounts/AC0123456789demo/messages")
+        assert first["query"] == "priority=high"
+        assert first["headers"]["X-Acme-Region"] == "in"
+        assert first["json"]["tags"] == {"source": "moengage"}
+        assert first["json"]["text"].endswith("thanks for going Pro!")
+    finally:
+        ctx.close()

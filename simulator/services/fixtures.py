@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ..core.errors import ConfigError
 from ..core.settings import BUNDLED_FIXTURES, NO_FIXTURES
 from ..core.timestamps import iso, parse_iso, to_ms
-from . import importer
+from . import campaigns, connected_apps, connections, importer
 
 DAY_MS = 86_400_000
 from .context import Context
@@ -56,7 +56,35 @@ def _shifter(shift_ms: int, keys: set[str]) -> Callable[[dict], None]:
     return shift
 
 
-def load(ctx: Context, where: Path) -> dict:
+def _connected_apps(ctx: Context, where: Path, spec: dict, base_url: str) -> dict:
+    """Apps, connectors (``${MOESIM_URL}`` in a config becomes this server's base URL, so the
+    demo connectors point at the built-in sink), connections and campaigns."""
+    connector_ids: dict[str, int] = {}
+    connection_ids: dict[str, int] = {}
+    for app in spec.get("apps", []):
+        app_id = connected_apps.create_app(ctx, {"name": app["name"],
+                                                 "type": app.get("type", "CHANNEL")})["id"]
+        for file in app.get("connectors", []):
+            text = (where / file).read_text().replace("${MOESIM_URL}", base_url.rstrip("/"))
+            made = connected_apps.upload_connector(ctx, app_id, json.loads(text))
+            connector_ids[made["name"]] = made["id"]
+    for item in spec.get("connections", []):
+        made = connections.create(ctx, {"connector_id": connector_ids[item["connector"]],
+                                        "name": item["name"], "values": item["values"]})
+        connection_ids[item["name"]] = made["id"]
+    made_campaigns = []
+    for item in spec.get("campaigns", []):
+        body = json.loads(json.dumps(item["campaign"]))
+        app = body["campaign_content"]["content"].get("connected_app")
+        if app is not None:
+            app["connector_id"] = connector_ids[item["connector"]]
+            app["connection_id"] = connection_ids[item["connection"]]
+        made_campaigns.append(campaigns.create(ctx, body)["campaign_id"])
+    return {"connectors": len(connector_ids), "connections": len(connection_ids),
+            "campaigns": len(made_campaigns)}
+
+
+def load(ctx: Context, where: Path, base_url: str = "http://127.0.0.1:5055") -> dict:
     try:
         manifest = json.loads((where / "manifest.json").read_text())
         anchor = parse_iso(manifest["anchor"])
@@ -93,4 +121,12 @@ def load(ctx: Context, where: Path) -> dict:
         summary["events"] = importer.import_file(
             ctx, importer.EVENTS, str(where / manifest["events"]), transform=event_row).result
     ctx.store.analyze()
-    return {k: v.as_dict() for k, v in summary.items()}
+    loaded = {k: v.as_dict() for k, v in summary.items()}
+    if manifest.get("connected_apps"):
+        try:
+            spec = json.loads((where / manifest["connected_apps"]).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}/{manifest['connected_apps']}: {exc}",
+                              path="connected_apps") from None
+        loaded["connected_apps"] = _connected_apps(ctx, where, spec, base_url)
+    return loaded
