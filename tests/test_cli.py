@@ -125,7 +125,7 @@ def test_large_event_import_uses_workers_and_a_late_index(tmp_path, monkeypatch)
     from simulator.store import events as events_table
 
     monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(importer, "CHUNK", 50)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 2000)  # ~20 lines a block
     monkeypatch.setattr(events_table, "bulk_load", _small_bulk_load(events_table.bulk_load))
     rows = [json.dumps({"customer_id": f"u{i % 7}", "action": "Purchase",
                         "current_time": 1767225600 + i, "attributes": {"n": i}})
@@ -140,9 +140,11 @@ def test_large_event_import_uses_workers_and_a_late_index(tmp_path, monkeypatch)
         assert [r[0] for r in conn.execute("SELECT json_extract(attrs, '$.n') FROM events "
                                            "ORDER BY id")] == list(range(400))
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("\n".join(rows[:300] + ['{"customer_id": "x"}'] + rows[300:]) + "\n")
+    bad.write_text("\n".join(rows[:30] + ["{not json"] + rows[30:300] + ['{"customer_id": "x"}']
+                             + rows[300:]) + "\n")
     result = CliRunner().invoke(main, ["import", "events", str(bad), "--db", db])
-    assert result.exit_code == 1 and "bad.jsonl:301: action" in result.output
+    assert result.exit_code == 1 and "bad.jsonl:302: action" in result.output
+    assert "bad.jsonl:31: malformed JSON" in result.output
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (400,)
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = "

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 
 from . import attributes
@@ -148,7 +149,10 @@ def _object(value: Any, path: str) -> dict:
 
 
 def _customer_id(payload: dict, path: str) -> str:
-    value = payload.get("customer_id")
+    return _customer_id_value(payload.get("customer_id"), path)
+
+
+def _customer_id_value(value: Any, path: str) -> str:
     if type(value) is not str:
         if value is None:
             raise _missing(f"{path}customer_id")
@@ -288,38 +292,41 @@ def _moment(value: Any, path: str) -> int:
 
 
 def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
-    # The happy path builds no JSON paths: this runs once per imported event.
     action = _object(raw, path)
     get = action.get
-    name = get("action")
+    return _event(customer_id, get("action"), get("attributes"), get("current_time"),
+                  get("user_time"), get("user_timezone_offset"), get("platform"),
+                  get("app_version"), now_ms, path)
+
+
+def _event(customer_id: str, name: Any, raw_attrs: Any, when: Any, user_time: Any,
+           offset: Any, platform: Any, version: Any, now_ms: int, path: str) -> TrackedEvent:
+    """The rules for one action's fields, as ``dict.get`` reads them (None when absent),
+    whichever decoder read them. The happy path builds no JSON paths: this runs once per
+    imported event."""
     if type(name) is not str:
         raise _missing(_at(path, "action"))
     if not name or name.isspace():
         raise BadRequest("action cannot be empty Unicode string", path=_at(path, "action"),
                          moe_type="MissingAttributeError")
-    raw_attrs = get("attributes")
     if raw_attrs:
         if type(raw_attrs) is not dict:
             raise _invalid(_at(path, "attributes"), "must be a JSON object")
         values, types = _typed_attributes(raw_attrs, _at(path, "attributes"), user=False)
     else:
         values, types = {}, {}
-    when = get("current_time")
     ts = now_ms if when is None else _moment(when, _at(path, "current_time"))
     if ts > now_ms + FUTURE_TOLERANCE_MS:
         raise _invalid(_at(path, "current_time"),
                        "is in the future: MoEngage does not accept future dated events")
-    user_time = get("user_time")
     if user_time is not None:
         user_time = _moment(user_time, _at(path, "user_time"))
-    offset = get("user_timezone_offset")
     if offset is not None:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not (
                 -MAX_TZ_OFFSET_SECONDS <= offset <= MAX_TZ_OFFSET_SECONDS):
             raise _invalid(_at(path, "user_timezone_offset"),
                            "must be seconds between -54000 and 54000")
         offset = int(offset)
-    platform = get("platform")
     if platform is not None:
         # Documented examples send "Android", "IOS" and "Windows": known names are read
         # case-insensitively, anything else is kept as sent.
@@ -327,7 +334,6 @@ def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
             raise _invalid(_at(path, "platform"),
                            f"must be a string such as {', '.join(PLATFORMS)}")
         platform = _PLATFORM_BY_LOWER.get(platform.lower(), platform)
-    version = get("app_version")
     return TrackedEvent(customer_id, name, ts, values, types, platform,
                         None if version is None else str(version), user_time, offset)
 
@@ -352,6 +358,47 @@ def parse_flat_event(row: Any, now_ms: int, path: str) -> TrackedEvent:
     row = _object(row, path)
     customer_id = _customer_id(row, f"{path}." if path else "")
     return _action(row, customer_id, now_ms, path)
+
+
+class _FlatEventFields(msgspec.Struct):
+    """The fields ``parse_flat_event`` reads, for ``read_flat_event``; others are ignored,
+    as there. ``UNSET`` tells a present ``type``/``actions`` (a Track Event payload) apart."""
+    customer_id: Any = None
+    action: Any = None
+    attributes: Any = None
+    current_time: Any = None
+    user_time: Any = None
+    user_timezone_offset: Any = None
+    platform: Any = None
+    app_version: Any = None
+    type: Any = msgspec.UNSET
+    actions: Any = msgspec.UNSET
+
+
+_FLAT_EVENT_DECODER = msgspec.json.Decoder(_FlatEventFields)
+# orjson (the canonical decoder) reads integers beyond 64 bits as floats, msgspec exactly:
+# a line with a run of 19 digits or more is left to the canonical path. (A translate and a
+# substring search: ten times cheaper than a regular expression here.)
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def read_flat_event(line: bytes, now_ms: int) -> TrackedEvent | None:
+    """A JSONL import line holding one flat event row, decoded straight into its fields
+    (~2x faster than decoding a dict first) and checked by the same rules as
+    ``parse_flat_event``. None when the line is anything else or breaks a rule: the caller
+    then goes the canonical way (orjson, ``parse_flat_event``/``parse_event``), which gives
+    the row's exact error."""
+    try:
+        row = _FLAT_EVENT_DECODER.decode(line)
+        if row.type is not msgspec.UNSET or row.actions is not msgspec.UNSET or (
+                _LONG_DIGIT_RUN in line.translate(_DIGITS_AS_ZEROS)):
+            return None
+        return _event(_customer_id_value(row.customer_id, ""), row.action, row.attributes,
+                      row.current_time, row.user_time, row.user_timezone_offset,
+                      row.platform, row.app_version, now_ms, "")
+    except Exception:  # noqa: BLE001 - any refusal (decode, rule, recursion): canonical path
+        return None
 
 
 @dataclass(slots=True)

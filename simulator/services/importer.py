@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import io
 import json
 import multiprocessing
 import os
@@ -29,14 +30,15 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
-from ..core.tracking import parse_customer, parse_event, parse_flat_event
+from ..core.tracking import parse_customer, parse_event, parse_flat_event, read_flat_event
 from .context import Context
-from ..store import attribute_types
+from ..store import ForeignKeys, attribute_types
 from ..store import events as events_table
 from .ingest import IngestResult, IngestSession
 
 USERS, EVENTS = "users", "events"
 CHUNK = 20_000
+BLOCK_BYTES = 4 * 1024 * 1024
 MAX_REPORTED = 20
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
@@ -132,71 +134,119 @@ def _event_items(row: Any, now_ms: int) -> list:
 
 @dataclass
 class ParsedChunk:
-    """One chunk, parsed: user changes, or events in stored row form with the attribute
-    types they introduce; and the rows that failed, as ``(where, path, message)``."""
-    items: list = field(default_factory=list)
+    """One chunk, parsed: user changes, or events in stored row form transposed into columns
+    (``IngestSession.add_event_columns``) with the attribute types they introduce; the rows
+    that failed, as ``(where, path, message)``; and how many lines or elements it held."""
+    items: list | tuple = field(default_factory=list)
     catalogue: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    size: int = 0
 
 
 def parse_chunk(kind: str, chunk: list, now_ms: int,
                 transform: Callable[[Any], Any] | None = None) -> ParsedChunk:
     """Runs in the importing process or in a worker (then without ``transform``)."""
-    parsed = ParsedChunk()
+    parsed = ParsedChunk(size=len(chunk))
     events = kind == EVENTS
+    fast = events and transform is None
     items, types_by_name = parsed.items, {}
     for where, row in chunk:
         try:
-            if type(row) is bytes:
-                if row.isspace() or not row:
+            # A plain flat event line takes the fast decoder; anything else, or any line it
+            # refuses, the canonical way below (which also words the row's error).
+            event = read_flat_event(row, now_ms) if fast and type(row) is bytes else None
+            if event is not None:
+                found: Any = (event,)
+            else:
+                if type(row) is bytes:
+                    if row.isspace() or not row:
+                        continue
+                    try:
+                        row = _decode(row)
+                    except ValueError as exc:
+                        raise BadRequest(f"malformed JSON: {exc}") from None
+                if transform:
+                    row = transform(row)
+                if not events:
+                    items.extend(_user_items(row, now_ms))
                     continue
-                try:
-                    row = _decode(row)
-                except ValueError as exc:
-                    raise BadRequest(f"malformed JSON: {exc}") from None
-            if transform:
-                row = transform(row)
-            if not events:
-                items.extend(_user_items(row, now_ms))
-                continue
-            for event in _event_items(row, now_ms):
+                found = _event_items(row, now_ms)
+            for event in found:
                 items.append(event.row())
-                known = types_by_name.setdefault(event.name, {})
-                if not event.types.keys() <= known.keys():
+                known = types_by_name.get(event.name)
+                if known is None or not event.types.keys() <= known.keys():
+                    known = types_by_name.setdefault(event.name, {})
                     for key, type_ in event.types.items():
                         known.setdefault(key, type_)
         except MoesimError as problem:
             parsed.problems.append((where, problem.path, problem.message))
+    if events:
+        parsed.items = tuple(zip(*items))
     parsed.catalogue = {(attribute_types.EVENT, name, key): type_
                         for name, known in types_by_name.items() for key, type_ in known.items()}
     return parsed
 
 
+def _jsonl_blocks(path: str, progress) -> Iterator[tuple[int, int]]:
+    """``(offset, length)`` of consecutive runs of whole lines, ~``BLOCK_BYTES`` each: the
+    workers read their own lines, so the importing process (SQLite's single writer) neither
+    reads nor pickles them."""
+    with open(path, "rb") as handle:
+        offset = 0
+        while True:
+            handle.seek(offset + BLOCK_BYTES)
+            end = handle.tell() + len(handle.readline()) if handle.read(1) else None
+            if end is None:
+                end = handle.seek(0, os.SEEK_END)
+            if end <= offset:
+                return
+            if progress:
+                progress(end - offset)
+            yield offset, end - offset
+            offset = end
+
+
+def parse_block(kind: str, path: str, offset: int, length: int, now_ms: int) -> ParsedChunk:
+    """``parse_chunk`` over the lines of one block, numbered from 1 within it (the importing
+    process adds the lines of the blocks before it)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    return parse_chunk(kind, list(enumerate(io.BytesIO(data), 1)), now_ms)
+
+
 def _parsed_chunks(kind: str, path: str, now_ms: int, progress, transform
-                   ) -> Iterator[tuple[int, ParsedChunk]]:
-    chunks = read_chunks(path, progress)
+                   ) -> Iterator[ParsedChunk]:
     parallel = (kind == EVENTS and transform is None and (os.cpu_count() or 1) > 1
                 and "fork" in multiprocessing.get_all_start_methods()
                 and os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
                 and os.path.getsize(path) >= PARALLEL_MIN_BYTES)
     if not parallel:
-        for chunk in chunks:
-            yield len(chunk), parse_chunk(kind, chunk, now_ms, transform)
+        for chunk in read_chunks(path, progress):
+            yield parse_chunk(kind, chunk, now_ms, transform)
         return
     workers = os.cpu_count() or 2
+    lines_before = 0
     # fork, not spawn: spawn re-imports the caller's __main__, which an embedding script may
     # not guard. The children inherit this process's SQLite connections but never touch
-    # them: they only run parse_chunk and leave through os._exit.
+    # them: they only run parse_block and leave through os._exit.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in chunks:
-            pending.append((len(chunk), pool.submit(parse_chunk, kind, chunk, now_ms)))
+
+        def next_result() -> ParsedChunk:
+            nonlocal lines_before
+            parsed = pending.popleft().result()
+            parsed.problems = [(where + lines_before, at, message)
+                               for where, at, message in parsed.problems]
+            lines_before += parsed.size
+            return parsed
+
+        for offset, length in _jsonl_blocks(path, progress):
+            pending.append(pool.submit(parse_block, kind, path, offset, length, now_ms))
             if len(pending) > workers * 2:
-                size, future = pending.popleft()
-                yield size, future.result()
+                yield next_result()
         while pending:
-            size, future = pending.popleft()
-            yield size, future.result()
+            yield next_result()
 
 
 def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = False,
@@ -206,11 +256,12 @@ def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = Fals
     name = os.path.basename(path)
     # [I] ~200 bytes per JSONL event row: only used to decide on a late index build
     expected_events = os.path.getsize(path) // 200 if kind == EVENTS else 0
-    with ctx.store.write() as db, events_table.bulk_load(db, expected_events):
+    with (ctx.store.write(ForeignKeys.TRUSTED) as db,
+          events_table.bulk_load(db, expected_events)):
         session = IngestSession(db, now_ms)
         report = ImportReport(session.result)
-        for size, parsed in _parsed_chunks(kind, path, now_ms, progress, transform):
-            report.rows += size
+        for parsed in _parsed_chunks(kind, path, now_ms, progress, transform):
+            report.rows += parsed.size
             for where, at, message in parsed.problems:
                 report.rejected_total += 1
                 if len(report.rejected) < MAX_REPORTED:
@@ -219,7 +270,7 @@ def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = Fals
             if report.rejected_total and not skip_invalid:
                 continue  # keep reading to report every bad row; store nothing
             if kind == EVENTS:
-                session.add_event_rows(parsed.items, parsed.catalogue)
+                session.add_event_columns(parsed.items, parsed.catalogue)
             else:
                 session.add(parsed.items)
         if report.rejected_total and not skip_invalid:

@@ -83,17 +83,20 @@ class IngestSession:
         if updated:
             users.update(self.db, [(self._ids[c], profiles[c]) for c in updated], self.now_ms)
             self.result.users_updated += len(updated)
-        self.add_event_rows(event_rows, catalogue)
+        self.add_event_columns(tuple(zip(*event_rows)), catalogue)
 
-    def add_event_rows(self, rows: list, catalogue: dict[tuple[str, str, str], str]) -> None:
-        """Events already parsed into ``TrackedEvent.row()`` form (the parallel import path);
-        users they name that do not exist yet are created, as the Data API does."""
+    def add_event_columns(self, columns: tuple, catalogue: dict[tuple[str, str, str], str]
+                          ) -> None:
+        """Events in ``TrackedEvent.row()`` form, transposed (one tuple per field, the
+        customer ids first; the import's workers send them so); users they name that do not
+        exist yet are created, as the Data API does."""
         if catalogue:
             attribute_types.register(self.db, [(*k, t) for k, t in catalogue.items()])
-        if not rows:
+        if not columns or not columns[0]:
             return
         ids = self._ids
-        missing = {row[0] for row in rows if row[0] not in ids}
+        customer_ids = columns[0]
+        missing = [cid for cid in dict.fromkeys(customer_ids) if cid not in ids]
         if missing:
             for cid, (row_id, _) in users.find(self.db, missing).items():
                 ids[cid] = row_id
@@ -101,8 +104,9 @@ class IngestSession:
             if new:
                 ids.update(users.insert(self.db, new, self.now_ms))
                 self.result.users_created += len(new)
-        events.insert(self.db, rows, self.now_ms)
-        self.result.events += len(rows)
+        events.insert(self.db, zip(map(ids.__getitem__, customer_ids), *columns[1:]),
+                      self.now_ms)
+        self.result.events += len(customer_ids)
 
     def _with_first_seen(self, profile: dict) -> dict:
         # "First Seen: the time when the user is created in the MoEngage systems", unless

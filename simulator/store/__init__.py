@@ -1,5 +1,5 @@
 """Storage: the only code that touches SQLite."""
 
-from .database import Store
+from .database import ForeignKeys, Store
 
-__all__ = ["Store"]
+__all__ = ["ForeignKeys", "Store"]

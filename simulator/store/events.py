@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Iterator
+from typing import Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
-# The user id is looked up by customer id inside SQLite: cheaper than a Python pass over
-# every row on the bulk path. received_at is the same for a whole batch.
+# received_at is the same for a whole batch.
 _INSERT = ("INSERT INTO events (user_id, name, ts, attrs, platform, app_version, user_time, "
-           "tz_offset, received_at) VALUES ((SELECT id FROM users WHERE customer_id = ?), "
-           "?, ?, ?, ?, ?, ?, ?, {received_at:d})")
+           "tz_offset, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {received_at:d})")
 _COLUMNS = "e.id, u.customer_id, e.name, e.ts, e.attrs, e.platform, e.app_version, " \
            "e.user_time, e.tz_offset"
 
 
-def insert(db: Database, rows: list, received_at: int) -> None:
-    """``TrackedEvent.row()`` rows (customer id first, attrs as JSON text); every customer
-    must exist already."""
+def insert(db: Database, rows: Iterable[Sequence], received_at: int) -> None:
+    """``TrackedEvent.row()`` rows with the user's row id in place of the customer id. The
+    ids must come from ``users.find``/``users.insert`` in the same transaction: a bulk write
+    (``Store.write(ForeignKeys.TRUSTED)``) does not check them again row by row."""
     db.conn.executemany(_INSERT.format(received_at=int(received_at)), rows)
 
 
