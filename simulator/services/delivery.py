@@ -161,7 +161,8 @@ def send_campaign(ctx: Context, job: dict) -> dict:
             rows, created = send_batch(plan, renderer, transport, batch, now, now_ms)
             with ctx.store.write() as db:
                 deliveries.insert(db, rows)
-                IngestSession(db, now_ms).add_event_rows(*created)
+                event_rows, catalogue = created
+                IngestSession(db, now_ms).add_event_columns(tuple(zip(*event_rows)), catalogue)
             for row in rows:
                 totals["attempted"] += 1
                 totals[row[3]] += 1
