@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, redirect, request
 
 from ..core.connector_schema import CONFIG_SCHEMA
 from ..core.errors import BadRequest
-from ..services import connected_apps, connections, oauth
+from ..services import connected_apps, connections, oauth, oauth_configs
 from . import context
 
 bp = Blueprint("connected_apps", __name__, url_prefix="/api")
@@ -88,3 +88,18 @@ def authorize_connection(connection_id: int):
     if request.args.get("redirect"):
         return redirect(started["authorization_url"])
     return jsonify(started)
+
+
+@bp.post("/oauth-configs")
+def create_oauth_config():
+    return jsonify(oauth_configs.create(context(), _json())), 201
+
+
+@bp.get("/oauth-configs")
+def list_oauth_configs():
+    return jsonify({"oauth_configs": oauth_configs.all_(context())})
+
+
+@bp.get("/oauth-configs/<int:config_id>")
+def get_oauth_config(config_id: int):
+    return jsonify(oauth_configs.get(context(), config_id))

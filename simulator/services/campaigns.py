@@ -11,6 +11,7 @@ from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import campaigns as table
 from ..store import connections, connectors, deliveries, jobs
+from ..store import oauth_configs as oauth_table
 from .connections import CONNECTED
 from .context import Context
 
@@ -63,6 +64,18 @@ def check(db, body: Any, errors: list[FieldError]) -> dict | None:
         content["connected_app"] = dict(content["connected_app"])
         return _check_connected_app(db, content["connected_app"], errors)
     errors += outbound.check_connector_content(body["campaign_content"]["content"])
+    settings = outbound.connector_oauth(body["campaign_content"]["content"]["connector"])
+    if not errors and settings is not None:
+        config = oauth_table.get(db, settings.config_id) if isinstance(
+            settings.config_id, int) else None
+        where = "campaign_content.content.connector.oauth_config_id"
+        if config is None:
+            errors.append(FieldError(where, f"no OAuth configuration with id "
+                                            f"{settings.config_id!r}"))
+        elif config["status"] != "ACTIVE":
+            # spec §6.6: "A Failed config cannot be chosen"
+            errors.append(FieldError(where, f"OAuth configuration {settings.config_id} is "
+                                            f"{config['status']}: {config['detail']}"))
     return None
 
 

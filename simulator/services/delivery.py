@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
 from ..core import evaluation, form_values, outbound, segments, templating
+from ..core import oauth_configs as oauth_rules
 from ..core.http import HttpResult, OutboundRequest
 from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
 from ..store import connections, connectors, deliveries, users
 from ..transport import Transport
-from . import oauth
+from . import oauth, oauth_configs
 from .context import Context
 from .ingest import IngestSession
 
@@ -45,6 +46,18 @@ class Plan:
     content: dict | None = None
     secrets: tuple[str, ...] = ()
     standard: dict | None = None
+    # Connector campaigns with authorization settings (spec §6.6)
+    oauth: outbound.ConnectorOAuth | None = None
+    token: str | None = None
+    refresh: Callable[[], str | None] | None = None
+
+    def renew_token(self) -> bool:
+        """A reattempt code came back: fetch a new token (False when that failed)."""
+        token = self.refresh() if self.refresh else None
+        if token:
+            self.token = token
+            self.secrets = (*self.secrets, token)
+        return token is not None
 
 
 def _plan(db, campaign: dict, token: str | None) -> Plan:
@@ -73,6 +86,7 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
                          "Campaign Channel": "Connected Apps"})
     else:
         plan.content = content
+        plan.oauth = outbound.connector_oauth(content["connector"])
         standard["Campaign Channel"] = "Connector"
     plan.standard = standard
     return plan
@@ -83,7 +97,14 @@ def _build(plan: Plan, renderer: templating.Renderer, attrs: dict) -> OutboundRe
         form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, None)
         return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
                                     attrs, None)
-    return outbound.from_connector_content(renderer, plan.content, attrs, None)
+    if plan.oauth is not None and plan.token is None:
+        raise TokenUnavailable()
+    return outbound.from_connector_content(renderer, plan.content, attrs, None,
+                                           oauth_token=plan.token)
+
+
+class TokenUnavailable(Exception):
+    """MoEngage could not fetch the OAuth token: the send fails (spec §6.6: a generic 500)."""
 
 
 def _mask(text: str, secrets: tuple[str, ...]) -> str:
@@ -131,7 +152,19 @@ def prepare(ctx: Context, campaign: dict) -> Plan:
     """The user-independent part of a send (an OAuth token is fetched or refreshed here)."""
     token = _oauth_token(ctx, campaign)
     with ctx.store.read() as db:
-        return _plan(db, campaign, token)
+        plan = _plan(db, campaign, token)
+    if plan.oauth is not None:
+        config_id = plan.oauth.config_id
+        plan.token, spec = oauth_configs.token(ctx, config_id)
+        connector = plan.content["connector"]
+        # the campaign's prefix wins; else the configuration's preferred one (spec §6.6)
+        overrides = connector.get("oauth") or {}
+        plan.content = {**plan.content, "connector": {**connector, "oauth": {
+            **overrides, "prefix": overrides.get("prefix", oauth_rules.prefix(spec))}}}
+        plan.oauth = outbound.connector_oauth(plan.content["connector"])
+        plan.secrets = (*plan.secrets, *([plan.token] if plan.token else []))
+        plan.refresh = lambda: oauth_configs.token(ctx, config_id, refresh=True)[0]
+    return plan
 
 
 def send_campaign(ctx: Context, job: dict) -> dict:
@@ -141,10 +174,9 @@ def send_campaign(ctx: Context, job: dict) -> dict:
         campaign = campaign_table.get(db, job["campaign_id"])
     if campaign is None or campaign["status"] in (rules.STOPPED, rules.SENT):
         return {"skipped": campaign["status"] if campaign else "missing"}
-    token = _oauth_token(ctx, campaign)
+    plan = prepare(ctx, campaign)
     with ctx.store.write() as db:
         campaign_table.set_status(db, campaign["id"], rules.ACTIVE, now_ms)
-        plan = _plan(db, campaign, token)
     where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
     renderer = templating.Renderer(now)
     settings = ctx.settings
@@ -183,6 +215,9 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
         except templating.NotSend as stop:
             rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}", None,
                          None, None, None, now_ms))
+        except TokenUnavailable:
+            rows.append((campaign_id, row_id, cid, "failed", "oauth:token_unavailable", None,
+                         None, None, None, now_ms))
         except templating.PersonalizationFailed as problem:
             rows.append((campaign_id, row_id, cid, "failed",
                          f"personalization:{problem.category}", None, None,
@@ -190,7 +225,9 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                          now_ms))
     event_rows: list = []
     catalogue: dict = {}
-    results = transport.send_all(request for *_, request in ready)
+    results = list(transport.send_all(request for *_, request in ready))
+    if plan.oauth and plan.oauth.reattempt_codes:
+        ready, results = _reattempt(plan, renderer, transport, ready, results)
     for (row_id, cid, attrs, request), result in zip(ready, results):
         outcome, render_failed = _judge(plan, renderer, attrs, result, now)
         sent = outcome.sent and not outcome.failed
@@ -208,6 +245,21 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                 if kind:
                     catalogue.setdefault(("event", event.name, key), kind)
     return rows, (event_rows, catalogue)
+
+
+def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results: list
+               ) -> tuple[list, list]:
+    """Spec §6.6 (S7): on a reattempt error code, refresh the token and retry once."""
+    again = [i for i, result in enumerate(results)
+             if result.status in plan.oauth.reattempt_codes]
+    if not again or not plan.renew_token():
+        return ready, results
+    ready, results = list(ready), list(results)
+    retried = [(*ready[i][:3], _build(plan, renderer, ready[i][2])) for i in again]
+    for i, entry, result in zip(again, retried,
+                                transport.send_all(entry[3] for entry in retried)):
+        ready[i], results[i] = entry, result
+    return ready, results
 
 
 def _judge(plan: Plan, renderer, attrs: dict, result: HttpResult, now

@@ -176,3 +176,20 @@ def m005_connection_oauth(db):
     ALTER TABLE connections ADD COLUMN tokens TEXT;        -- OAuth tokens: secrets, never shown
     CREATE UNIQUE INDEX ix_connections_oauth_state ON connections(oauth_state);
     """)
+
+
+@MIGRATIONS()
+def m006_oauth_configs(db):
+    db.executescript("""
+    CREATE TABLE oauth_configs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,             -- ACTIVE or FAILED (spec §6.6)
+        token TEXT,                       -- a secret: never shown
+        expires_at INTEGER,
+        detail TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    """)
