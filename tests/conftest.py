@@ -2,6 +2,7 @@ import base64
 import os
 import re
 import subprocess
+import threading
 import sys
 import time
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ import requests
 from simulator.app import create_app
 from simulator.core.clock import VirtualClock
 from simulator.core.settings import Settings
+from simulator.sinkserver import make_server
 
 WORKSPACE, KEY = "W1", "K1"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -105,3 +107,15 @@ def serve(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def partner():
+    """A real partner endpoint on loopback: the standalone capture sink."""
+    server = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield base
+    server.shutdown()
+    server.server_close()

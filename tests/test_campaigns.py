@@ -4,29 +4,13 @@ campaign-api.md §1-2): one request per user, MoEngage-faithful requests, Sent/F
 import base64
 import copy
 import json
-import threading
 
-import pytest
 import requests
-
-from simulator.sinkserver import make_server
 
 from .conftest import WORKSPACE
 from .test_connectors import COMPOSITE
 
 SECRET = "s3cr3t-acme-key"
-
-
-@pytest.fixture
-def partner():
-    """A real partner endpoint on loopback: the standalone capture sink."""
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield base
-    server.shutdown()
-    server.server_close()
 
 
 def _users(client, auth, count):

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from .conftest import WORKSPACE
-from .test_campaigns import partner  # noqa: F401  (fixture)
 
 
 class TokenServer(BaseHTTPRequestHandler):

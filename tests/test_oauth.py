@@ -11,8 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from simulator.sinkserver import make_server
-
 from .conftest import WORKSPACE
 from .test_campaigns import _campaign
 from .test_connectors import COMPOSITE
@@ -59,16 +57,7 @@ def oauth_partner():
     server.server_close()
 
 
-@pytest.fixture
-def sink():
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _oauth_config(partner: str, sink: str) -> dict:
+def _oauth_config(oauth_partner: str, sink: str) -> dict:
     config = copy.deepcopy(COMPOSITE)
     form = '[{"name": "grant_type", "value": "%s"}, {"name": "%s", "value": "%s"}, ' \
            '{"name": "client_id", "value": "cid"}]'
@@ -76,20 +65,20 @@ def _oauth_config(partner: str, sink: str) -> dict:
         "client_id": "cid", "client_secret": "{{AppMarketplaceForm['account_key']}}",
         "grant_type": ["authorization_code", "refresh_token"],
         "authorization_mapping": {
-            "method": "GET", "headers": {}, "url": f"{partner}/authorize", "body_type": "JSON",
+            "method": "GET", "headers": {}, "url": f"{oauth_partner}/authorize", "body_type": "JSON",
             "url_params": {"response_type": "code", "client_id": "cid",
                            "redirect_uri": "{{AppMarketplaceForm['redirect_uri']}}",
                            "state": "{{AppMarketplaceForm['state']}}"},
             "auth_code_mapping": "code"},
         "access_token_mapping": {
-            "method": "POST", "headers": {}, "url": f"{partner}/token", "url_params": {},
+            "method": "POST", "headers": {}, "url": f"{oauth_partner}/token", "url_params": {},
             "body_type": "FORM",
             "body": form % ("authorization_code", "code", "{{AppMarketplaceForm['auth_code']}}"),
             "response_mapping": {"access_token_mapping": "data.access_token",
                                  "access_token_expiry_mapping": "data.expires_in"},
             "access_token_expiry_time": None},
         "refresh_token_mapping": {
-            "method": "POST", "headers": {}, "url": f"{partner}/token", "url_params": {},
+            "method": "POST", "headers": {}, "url": f"{oauth_partner}/token", "url_params": {},
             "body_type": "FORM",
             "body": form % ("refresh_token", "refresh_token",
                             "{{AppMarketplaceForm['refresh_token']}}"),
@@ -102,7 +91,8 @@ def _oauth_config(partner: str, sink: str) -> dict:
 
 
 def test_spec2_5_authorization_code_flow_refresh_and_bearer_header(
-        client, auth, clock, oauth_partner, sink, caplog):
+        client, auth, clock, oauth_partner, partner, caplog):
+    sink = partner
     client.post(f"/v1/customer/{WORKSPACE}", headers=auth, json={
         "type": "customer", "customer_id": "u1",
         "attributes": {"first_name": "Ann", "acme_id": "+911"}})
