@@ -87,7 +87,7 @@ def test_must_show_failures_match_what_the_sink_answered(client, auth, partner):
     client.post("/_sim/run-due")
     stats = client.get(f"/api/campaigns/{campaign_id}/stats").json
     assert (stats["sent"], stats["failed"]) == (4, 2)
-    assert stats["failure_breakdown"] == {"http:503": 2}
+    assert stats["failure_breakdown"] == {"http_status": {"503": 2}}
     failed = client.get(f"/_sim/deliveries?campaign_id={campaign_id}&status=failed").json
     assert [d["http_status"] for d in failed["deliveries"]] == [503, 503]
 
@@ -102,7 +102,7 @@ def test_personalization_failure_is_that_users_failed_outcome(client, auth, part
     client.post("/_sim/run-due")
     stats = client.get(f"/api/campaigns/{campaign_id}/stats").json
     assert (stats["sent"], stats["failed"]) == (3, 1)
-    assert stats["failure_breakdown"] == {"personalization:User Attribute": 1}
+    assert stats["failure_breakdown"] == {"personalization": {"User Attribute": 1}}
     assert len(requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]) == 3
 
 
@@ -268,8 +268,9 @@ def test_bundled_demo_app_connection_and_campaign_send(tmp_path, clock, partner)
         records = requests.get(f"{partner}/_sim/sinks/acme-sms", timeout=10).json()["requests"]
         stats = client.get(f"/api/campaigns/{campaign['campaign_id']}/stats").json
         assert stats["sent"] == len(records) == ran["sent"] > 50
-        assert stats["failure_breakdown"] == {"personalization:User Attribute":
-                                              stats["failed"]}  # pro users without a mobile
+        # pro users without a mobile
+        assert stats["failure_breakdown"] == {"personalization": {"User Attribute":
+                                                                  stats["failed"]}}
         first = records[0]
         assert first["path"].startswith("/v1/accounts/AC0123456789demo/messages")
         assert first["query"] == "priority=high"

@@ -176,6 +176,12 @@ _TRANSITIONS = {
 }
 
 
+# delivery-log reason prefix -> failure breakdown group (spec §4: personalization categories,
+# HTTP codes, no response, MOE_NOT_SEND reasons)
+BREAKDOWN_GROUPS = {"http": "http_status", "personalization": "personalization",
+                    "no_response": "no_response", "not_send": "not_send", "oauth": "oauth"}
+
+
 def stats(ctx: Context, campaign_id: str) -> dict:
     """Attempted, Sent, Failed and the failure breakdown, from the delivery log."""
     get(ctx, campaign_id)
@@ -183,9 +189,11 @@ def stats(ctx: Context, campaign_id: str) -> dict:
         rows = deliveries.counts(db, campaign_id)
     sent = sum(n for outcome, _, n in rows if outcome == "sent")
     failed = sum(n for outcome, _, n in rows if outcome == "failed")
-    breakdown: dict[str, int] = {}
+    breakdown: dict[str, dict[str, int]] = {}
     for outcome, reason, n in rows:
         if outcome == "failed":
-            breakdown[reason or "unknown"] = breakdown.get(reason or "unknown", 0) + n
+            kind, _, detail = (reason or "unknown:").partition(":")
+            group = breakdown.setdefault(BREAKDOWN_GROUPS.get(kind, kind), {})
+            group[detail] = group.get(detail, 0) + n
     return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
             "failed": failed, "failure_breakdown": breakdown}
