@@ -71,7 +71,7 @@ def read_path(data: Any, path: str | None) -> Any:
     return data
 
 
-def _expiry(value: Any, fallback_s: Any, now_ms: int) -> int | None:
+def expiry_ms(value: Any, fallback_s: Any, now_ms: int) -> int | None:
     """An expiry from the response (seconds from now, or an epoch time when it is that
     large [I]), else the config's fallback seconds."""
     if isinstance(value, str) and value.strip().isdigit():
@@ -87,18 +87,23 @@ def _expiry(value: Any, fallback_s: Any, now_ms: int) -> int | None:
     return None
 
 
-def read_tokens(result: HttpResult, access: Mapping[str, Any], refresh: Mapping[str, Any],
-                now_ms: int, previous: Tokens | None = None) -> Tokens:
-    """Tokens from a token endpoint's answer, per the config's response mappings. A refresh
-    answer without a new refresh token keeps the old one."""
+def token_response(result: HttpResult) -> Any:
+    """The JSON a token endpoint answered, or ``OAuthError`` saying why there is none."""
     if result.status is None:
         raise OAuthError(f"token endpoint unreachable: {result.error} {result.detail}".strip())
     if not 200 <= result.status < 300:
         raise OAuthError(f"token endpoint answered HTTP {result.status}")
     try:
-        data = json.loads(result.body or b"null")
+        return json.loads(result.body or b"null")
     except ValueError:
         raise OAuthError("token endpoint answered something that is not JSON") from None
+
+
+def read_tokens(result: HttpResult, access: Mapping[str, Any], refresh: Mapping[str, Any],
+                now_ms: int, previous: Tokens | None = None) -> Tokens:
+    """Tokens from a token endpoint's answer, per the config's response mappings. A refresh
+    answer without a new refresh token keeps the old one."""
+    data = token_response(result)
     access_map = access.get("response_mapping") or {}
     refresh_map = refresh.get("response_mapping") or {}
     token = read_path(data, access_map.get("access_token_mapping"))
@@ -109,8 +114,8 @@ def read_tokens(result: HttpResult, access: Mapping[str, Any], refresh: Mapping[
         refresh_token = previous.refresh_token if previous else None
         refresh_expires = previous.refresh_expires_at if previous else None
     else:
-        refresh_expires = _expiry(read_path(data, refresh_map.get("refresh_token_expiry_mapping")),
+        refresh_expires = expiry_ms(read_path(data, refresh_map.get("refresh_token_expiry_mapping")),
                                   refresh.get("refresh_token_expiry_time"), now_ms)
-    return Tokens(token, _expiry(read_path(data, access_map.get("access_token_expiry_mapping")),
+    return Tokens(token, expiry_ms(read_path(data, access_map.get("access_token_expiry_mapping")),
                                  access.get("access_token_expiry_time"), now_ms),
                   refresh_token, refresh_expires)

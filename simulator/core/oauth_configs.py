@@ -17,7 +17,7 @@ from typing import Any
 from . import outbound
 from .errors import FieldError
 from .http import HttpResult, OutboundRequest
-from .oauth import EXPIRY_MARGIN_MS, OAuthError, _expiry, read_path
+from .oauth import EXPIRY_MARGIN_MS, OAuthError, expiry_ms, read_path, token_response
 from .templating import Renderer
 
 TOKEN_TYPES = ("OPAQUE", "JWT")
@@ -75,21 +75,14 @@ class Token:
 
 
 def read_token(spec: dict, result: HttpResult, now_ms: int) -> Token:
-    if result.status is None:
-        raise OAuthError(f"token endpoint unreachable: {result.error}")
-    if not 200 <= result.status < 300:
-        raise OAuthError(f"token endpoint answered HTTP {result.status}")
-    try:
-        data = json.loads(result.body or b"null")
-    except ValueError:
-        raise OAuthError("token endpoint answered something that is not JSON") from None
+    data = token_response(result)
     response = spec["response"]
     token = read_path(data, response["token_key"])
     if not isinstance(token, str) or not token:
         raise OAuthError(f"no token at {response['token_key']!r}")
     if spec.get("token_type", "OPAQUE") == "JWT":
         return Token(token, _jwt_expiry(token))
-    return Token(token, _expiry(read_path(data, response.get("expiry_key")), None, now_ms))
+    return Token(token, expiry_ms(read_path(data, response.get("expiry_key")), None, now_ms))
 
 
 def prefix(spec: dict) -> str:
