@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from flask import Flask
 
 from .api import register
-from .core.clock import Clock, SystemClock
+from .core.clock import Clock
 from .core.ids import IdSource
 from .core.settings import Settings
+from .services import clock as sim_clock
 from .services import engine, fixtures
 from .services.context import Context
 from .store import Store
@@ -24,7 +25,8 @@ def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Cont
     store = Store(settings.db)
     applied = store.migrate()
     is_new = bool(applied) and applied[0] == "m001_users_events_sinks"
-    return Context(settings, store, clock or SystemClock(), IdSource(settings.seed)), is_new
+    return Context(settings, store, clock or sim_clock.load(settings, store),
+                   IdSource(settings.seed)), is_new
 
 
 def base_url(settings: Settings, port: int | None = None) -> str:

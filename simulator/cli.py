@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from .core.errors import MoesimError
+from .core.errors import ConfigError, MoesimError
 from .core.settings import SETTINGS, Settings
 
 
@@ -51,6 +51,8 @@ def main() -> None:
 @click.option("--data-api-key", help=_help("data_api_key"))
 @click.option("--seed", type=int, help=_help("seed"))
 @click.option("--log-level", help=_help("log_level"))
+@click.option("--clock", type=click.Choice(["system", "virtual"]), help=_help("clock"))
+@click.option("--start-time", help=_help("start_time"))
 def serve(**flags) -> None:
     """Run the simulator (one process: the scheduler must not be shared)."""
     from werkzeug.serving import make_server
@@ -74,6 +76,8 @@ def serve(**flags) -> None:
     click.echo(f"  campaigns  {base}/api/campaigns   deliveries {base}/_sim/deliveries")
     click.echo(f"  sink       {base}/_sim/sink/<name>   records at {base}/_sim/sinks/<name>")
     click.echo(f"  readiness  {base}/_sim/ready")
+    clock_now = app.extensions["moesim"].clock
+    click.echo(f"  clock      {clock_now.mode} {clock_now.now().isoformat()}  ({base}/_sim/clock)")
     sys.stdout.flush()
     ctx = app.extensions["moesim"]
     ticker = Ticker(ctx)
@@ -124,6 +128,70 @@ def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
         for problem in report.rejected:
             click.echo(f"  {problem.path}: {problem.message}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def clock() -> None:
+    """Read or move the clock of a running server."""
+
+
+def _control(url: str, method: str, path: str, payload: dict | None = None) -> dict:
+    import json
+
+    from .core.http import OutboundRequest
+    from .transport import Transport
+
+    body = json.dumps(payload).encode() if payload is not None else None
+    headers = (("Content-Type", "application/json"),) if body else ()
+    with Transport(timeout_s=600, concurrency=1) as transport:
+        result = transport.send(OutboundRequest(method, url.rstrip("/") + path, headers, body))
+    if result.status is None:
+        raise ConfigError(f"cannot reach {url}: {result.error} {result.detail}".strip(),
+                          path="url")
+    answer = json.loads(result.body or b"{}")
+    if result.status >= 400:
+        raise ConfigError(f"{result.status}: {answer.get('message', answer)}", path="url")
+    return answer
+
+
+_URL = click.option("--url", default="http://127.0.0.1:5055", show_default=True,
+                    help="The running server.")
+
+
+@clock.command("show")
+@_URL
+def clock_show(url: str) -> None:
+    """Print the clock's mode and time."""
+    answer = _control(url, "GET", "/_sim/clock")
+    click.echo(f"{answer['mode']} {answer['now']}")
+
+
+@clock.command("advance")
+@click.argument("duration")
+@_URL
+def clock_advance(duration: str, url: str) -> None:
+    """Advance a virtual clock by DURATION (90s, 15m, 2h, 3d) or to an ISO time, running what
+    falls due."""
+    from .core.timestamps import parse_iso
+    from .services.clock import parse_duration
+
+    payload = {"to": duration} if parse_iso(duration) else {
+        "seconds": parse_duration(duration).total_seconds()}
+    answer = _control(url, "POST", "/_sim/clock/advance", payload)
+    click.echo(f"{answer['from']} -> {answer['to']}: {len(answer['ran'])} job(s) ran")
+    for job in answer["ran"]:
+        click.echo(f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}")
+
+
+@clock.command("set")
+@click.argument("mode", type=click.Choice(["system", "virtual"]))
+@click.argument("when", required=False)
+@_URL
+def clock_set(mode: str, when: str | None, url: str) -> None:
+    """Switch to system time, or freeze (at WHEN, advancing to it)."""
+    answer = _control(url, "POST", "/_sim/clock",
+                      {"mode": mode, **({"now": when} if when else {})})
+    click.echo(f"{answer['mode']} {answer['now']}")
 
 
 @main.command()

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from ..core.errors import BadRequest, NotReady
 from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
-from ..services import control, engine, sinks
+from ..services import clock, control, engine, sinks
 from ..services import delivery_log
 from . import context
 
@@ -36,6 +36,21 @@ def reset():
     started = time.perf_counter()
     control.reset(ctx)
     return jsonify({"status": "reset", "took_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+@bp.get("/clock")
+def clock_view():
+    return jsonify(clock.view(context()))
+
+
+@bp.post("/clock")
+def clock_change():
+    return jsonify(clock.change(context(), request.get_json(silent=True)))
+
+
+@bp.post("/clock/advance")
+def clock_advance():
+    return jsonify(clock.advance(context(), request.get_json(silent=True)))
 
 
 @bp.post("/run-due")

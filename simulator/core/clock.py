@@ -54,3 +54,59 @@ class VirtualClock(Clock):
                                f"{self._now.isoformat()}", path="now")
             self._now = when
             return self._now
+
+
+SYSTEM, VIRTUAL = "system", "virtual"
+
+
+class SimClock(Clock):
+    """The simulator's clock: system time, or a virtual time that stands still until advanced.
+    Switching never moves time backwards (``Conflict``, HTTP 409)."""
+
+    def __init__(self, mode: str = SYSTEM, virtual_now: datetime | None = None,
+                 system: Clock | None = None):
+        self._system = system or SystemClock()
+        self._lock = threading.Lock()
+        self.mode = SYSTEM
+        self._virtual: datetime | None = None
+        if mode == VIRTUAL:
+            self._virtual = (virtual_now or self._system.now()).astimezone(timezone.utc)
+            self.mode = VIRTUAL
+
+    def now(self) -> datetime:
+        virtual = self._virtual
+        return virtual if virtual is not None else self._system.now()
+
+    def freeze(self, when: datetime | None = None) -> datetime:
+        """Virtual mode at ``when`` (default: now)."""
+        with self._lock:
+            current = self.now()
+            when = current if when is None else when.astimezone(timezone.utc)
+            if when < current:
+                raise Conflict(f"time never goes backwards: {when.isoformat()} is before "
+                               f"{current.isoformat()}", path="now")
+            self._virtual, self.mode = when, VIRTUAL
+            return when
+
+    def unfreeze(self) -> datetime:
+        """Back to system time; refused while the virtual time is ahead of it."""
+        with self._lock:
+            real = self._system.now()
+            if self._virtual is not None and self._virtual > real:
+                raise Conflict(f"time never goes backwards: the virtual time "
+                               f"{self._virtual.isoformat()} is ahead of the system time",
+                               path="mode")
+            self._virtual, self.mode = None, SYSTEM
+            return real
+
+    def set(self, when: datetime) -> datetime:
+        """Move the virtual time forward to ``when`` (the engine steps through due work)."""
+        if self.mode != VIRTUAL:
+            raise Conflict("the clock is not virtual", path="mode")
+        return self.freeze(when)
+
+    def restore(self, mode: str, virtual_now: datetime | None) -> None:
+        """Reset only: the clock goes back with the data to the state the server started in."""
+        with self._lock:
+            self.mode = mode
+            self._virtual = virtual_now.astimezone(timezone.utc) if mode == VIRTUAL else None

@@ -40,3 +40,8 @@ def start(db: Database, job_id: int) -> None:
 
 def requeue_running(db: Database) -> int:
     return db.execute("UPDATE jobs SET status = 'pending' WHERE status = 'running'").rowcount
+
+
+def next_due_at(db: Database) -> int | None:
+    row = db.execute("SELECT min(due_at) FROM jobs WHERE status = 'pending'").fetchone()
+    return row[0]
