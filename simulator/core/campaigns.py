@@ -7,20 +7,27 @@ which can look them up.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from . import segments
+from . import recurrence, segments, triggers
 from .errors import FieldError
 
 CONNECTED_APP, CONNECTOR = "CONNECTED_APP", "CONNECTOR"
 CHANNELS = (CONNECTED_APP, CONNECTOR)
-DELIVERY_TYPES = ("ONE_TIME", "PERIODIC", "EVENT_TRIGGERED")
-SCHEDULE_TYPES = ("ASAP", "AT_FIXED_TIME", "SEND_IN_BTS", "SEND_IN_USER_TIMEZONE")
-# What runs today; the scheduling engine adds the rest of DELIVERY_TYPES and SCHEDULE_TYPES.
-RUNNABLE = {("ONE_TIME", "ASAP")}
+DELIVERY_TYPES = (recurrence.ONE_TIME, recurrence.PERIODIC, recurrence.EVENT_TRIGGERED)
+# Delivery type x scheduling delivery_type combinations that run. [I] Periodic campaigns start
+# at a fixed time in the campaign zone (user-time-zone and best-time periodic starts are not
+# emulated); event-triggered campaigns are ASAP (active from creation) or AT_FIXED_TIME (active
+# from start_time).
+RUNNABLE = {("ONE_TIME", "ASAP"), ("ONE_TIME", "AT_FIXED_TIME"),
+            ("ONE_TIME", "SEND_IN_USER_TIMEZONE"), ("ONE_TIME", "SEND_IN_BTS"),
+            ("PERIODIC", "AT_FIXED_TIME"),
+            ("EVENT_TRIGGERED", "ASAP"), ("EVENT_TRIGGERED", "AT_FIXED_TIME")}
 
 # Statuses (campaign-api.md §2.4)
-SCHEDULED, ACTIVE, SENT, STOPPED, PAUSED = "SCHEDULED", "ACTIVE", "SENT", "STOPPED", "PAUSED"
+SCHEDULED, ACTIVE, SENT, STOPPED, PAUSED, EXPIRED = (
+    "SCHEDULED", "ACTIVE", "SENT", "STOPPED", "PAUSED", "EXPIRED")
 
 
 def _need_object(body: dict, key: str, path: str, errors: list[FieldError]) -> dict:
@@ -31,7 +38,7 @@ def _need_object(body: dict, key: str, path: str, errors: list[FieldError]) -> d
     return value
 
 
-def check_create(body: Any) -> list[FieldError]:
+def check_create(body: Any, now: datetime) -> list[FieldError]:
     if not isinstance(body, dict):
         return [FieldError("body", "must be a JSON object")]
     errors: list[FieldError] = []
@@ -71,13 +78,13 @@ def check_create(body: Any) -> list[FieldError]:
         errors.append(FieldError("campaign_content.content.connector",
                                  "is required for channel CONNECTOR"))
     errors += segments.check(body.get("segmentation_details"))
-    schedule = _need_object(body, "scheduling_details", "scheduling_details", errors)
-    kind = schedule.get("delivery_type")
-    if schedule and kind not in SCHEDULE_TYPES:
-        errors.append(FieldError("scheduling_details.delivery_type",
-                                 f"must be one of {', '.join(SCHEDULE_TYPES)}"))
-    elif schedule and delivery in DELIVERY_TYPES and (delivery, kind) not in RUNNABLE:
-        errors.append(FieldError("scheduling_details.delivery_type",
-                                 f"{delivery} campaigns with {kind} are not supported yet "
-                                 f"(only ONE_TIME ASAP runs so far)"))
+    if delivery in DELIVERY_TYPES:
+        problems = recurrence.check_schedule(body.get("scheduling_details"), delivery, now)
+        errors += problems
+        kind = (body.get("scheduling_details") or {}).get("delivery_type")
+        if not problems and (delivery, kind) not in RUNNABLE:
+            errors.append(FieldError("scheduling_details.delivery_type",
+                                     f"{delivery} campaigns with {kind} are not supported"))
+    if delivery == "EVENT_TRIGGERED":
+        errors += triggers.check_trigger(body.get("trigger_condition"))
     return errors

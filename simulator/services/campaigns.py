@@ -52,11 +52,11 @@ def _check_connected_app(db, app: dict, errors: list[FieldError]) -> dict | None
     return connector
 
 
-def check(db, body: Any, errors: list[FieldError]) -> dict | None:
+def check(db, body: Any, errors: list[FieldError], now) -> dict | None:
     """Every problem of a campaign body into ``errors``; the pinned connector version of a
     Connected App campaign. Campaign field values in ``body`` are replaced by their checked,
     normalised form."""
-    errors += rules.check_create(body)
+    errors += rules.check_create(body, now)
     if errors:
         return None
     if body["channel"] == rules.CONNECTED_APP:
@@ -86,7 +86,7 @@ def create(ctx: Context, body: Any) -> dict:
         body = {**body, "campaign_content": {**body["campaign_content"], "content": dict(
             body["campaign_content"].get("content") or {})}}
     with ctx.store.write() as db:
-        connector = check(db, body, errors)
+        connector = check(db, body, errors, ctx.clock.now())
         if errors:
             raise ValidationFailed("invalid campaign", errors=errors)
         if table.by_request_id(db, body["request_id"]) is not None:

@@ -92,14 +92,16 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
     return plan
 
 
-def _build(plan: Plan, renderer: templating.Renderer, attrs: dict) -> OutboundRequest:
+def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
+           event: dict | None) -> OutboundRequest:
+    """``event``: the triggering event's attributes (event-triggered sends only)."""
     if plan.channel == rules.CONNECTED_APP:
-        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, None)
+        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event)
         return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
-                                    attrs, None)
+                                    attrs, event)
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
-    return outbound.from_connector_content(renderer, plan.content, attrs, None,
+    return outbound.from_connector_content(renderer, plan.content, attrs, event,
                                            oauth_token=plan.token)
 
 
@@ -205,13 +207,16 @@ def send_campaign(ctx: Context, job: dict) -> dict:
 
 
 def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now_ms: int
-                ) -> tuple[list[tuple], tuple[list, dict]]:
-    ready: list[tuple[int, str, dict, OutboundRequest]] = []
+               ) -> tuple[list[tuple], tuple[list, dict]]:
+    """``batch``: ``(row id, customer id, attrs)`` per user, or with a fourth item, the
+    triggering event's attributes."""
+    ready: list[tuple[int, str, dict, dict | None, OutboundRequest]] = []
     rows: list[tuple] = []
     campaign_id = plan.campaign["id"]
-    for row_id, cid, attrs in batch:
+    for row_id, cid, attrs, *trigger in batch:
+        event = trigger[0] if trigger else None
         try:
-            ready.append((row_id, cid, attrs, _build(plan, renderer, attrs)))
+            ready.append((row_id, cid, attrs, event, _build(plan, renderer, attrs, event)))
         except templating.NotSend as stop:
             rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}", None,
                          None, None, None, now_ms))
@@ -228,8 +233,8 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     results = list(transport.send_all(request for *_, request in ready))
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, results)
-    for (row_id, cid, attrs, request), result in zip(ready, results):
-        outcome, render_failed = _judge(plan, renderer, attrs, result, now)
+    for (row_id, cid, attrs, event, request), result in zip(ready, results):
+        outcome, render_failed = _judge(plan, renderer, attrs, event, result, now)
         sent = outcome.sent and not outcome.failed
         reason = None if sent else (render_failed or _reason(result))
         rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
@@ -255,14 +260,14 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
     if not again or not plan.renew_token():
         return ready, results
     ready, results = list(ready), list(results)
-    retried = [(*ready[i][:3], _build(plan, renderer, ready[i][2])) for i in again]
+    retried = [(*ready[i][:4], _build(plan, renderer, ready[i][2], ready[i][3])) for i in again]
     for i, entry, result in zip(again, retried,
-                                transport.send_all(entry[3] for entry in retried)):
+                                transport.send_all(entry[4] for entry in retried)):
         ready[i], results[i] = entry, result
     return ready, results
 
 
-def _judge(plan: Plan, renderer, attrs: dict, result: HttpResult, now
+def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, result: HttpResult, now
            ) -> tuple[evaluation.Outcome, str | None]:
     if plan.channel != rules.CONNECTED_APP:
         return evaluation.connector_outcome(result), None
@@ -270,8 +275,9 @@ def _judge(plan: Plan, renderer, attrs: dict, result: HttpResult, now
 
     def render(source: str) -> str:
         if not context:
-            form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, None)
-            context.update(renderer.context(attrs, None, plan.app_form, form))
+            form = templating.render_campaign_values(renderer, plan.campaign_values, attrs,
+                                                     event)
+            context.update(renderer.context(attrs, event, plan.app_form, form))
         return renderer.render(source, context)
 
     try:

@@ -46,7 +46,7 @@ def send(ctx: Context, body: Any) -> dict:
             "segmentation_details": {"is_all_user_campaign": True},
             "scheduling_details": {"delivery_type": "ASAP"}, **body}
     with ctx.store.read() as db:
-        connector = campaigns.check(db, full, errors)
+        connector = campaigns.check(db, full, errors, ctx.clock.now())
     if errors:
         raise ValidationFailed("invalid test campaign", errors=errors)
     campaign = {"id": "test", "name": full["basic_details"]["name"], "channel": full["channel"],

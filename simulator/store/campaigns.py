@@ -6,10 +6,10 @@ import json
 
 from sqlite_utils import Database
 
-_SELECT = ("SELECT id, request_id, channel, delivery_type, name, status, body, connector_id, "
-           "connector_version, connection_id, created_at, updated_at, sent_at FROM campaigns ")
 _KEYS = ("id", "request_id", "channel", "delivery_type", "name", "status", "body", "connector_id",
-         "connector_version", "connection_id", "created_at", "updated_at", "sent_at")
+         "connector_version", "connection_id", "created_at", "updated_at", "sent_at", "version",
+         "parent_id", "instance")
+_SELECT = f"SELECT {', '.join(_KEYS)} FROM campaigns "
 
 
 def _row(row) -> dict:
@@ -35,7 +35,24 @@ def by_request_id(db: Database, request_id: str) -> dict | None:
 
 
 def all_(db: Database) -> list[dict]:
-    return [_row(r) for r in db.execute(_SELECT + "ORDER BY created_at, id")]
+    """Campaigns, not their periodic instances."""
+    return [_row(r) for r in db.execute(_SELECT + "WHERE parent_id IS NULL "
+                                        "ORDER BY created_at, id")]
+
+
+def instances(db: Database, parent_id: str) -> list[dict]:
+    return [_row(r) for r in db.execute(_SELECT + "WHERE parent_id = ? ORDER BY instance",
+                                        [parent_id])]
+
+
+def triggered_active(db: Database) -> list[dict]:
+    return [_row(r) for r in db.execute(
+        _SELECT + "WHERE delivery_type = 'EVENT_TRIGGERED' AND status IN ('ACTIVE', 'SCHEDULED')")]
+
+
+def replace_body(db: Database, campaign_id: str, body: dict, version: int, now_ms: int) -> None:
+    db.execute("UPDATE campaigns SET body = ?, version = ?, updated_at = ? WHERE id = ?",
+               [json.dumps(body), version, now_ms, campaign_id])
 
 
 def set_status(db: Database, campaign_id: str, status: str, now_ms: int,

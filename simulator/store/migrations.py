@@ -193,3 +193,14 @@ def m006_oauth_configs(db):
         updated_at INTEGER NOT NULL
     );
     """)
+
+
+@MIGRATIONS()
+def m007_campaign_versions_instances(db):
+    db.executescript("""
+    ALTER TABLE campaigns ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE campaigns ADD COLUMN parent_id TEXT;      -- periodic instances: the parent
+    ALTER TABLE campaigns ADD COLUMN instance INTEGER;    -- periodic instances: 1, 2, ...
+    CREATE INDEX ix_campaigns_parent ON campaigns(parent_id);
+    CREATE INDEX ix_campaigns_type_status ON campaigns(delivery_type, status);
+    """)
