@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from simulator.app import create_app
-from simulator.core.clock import VirtualClock
+from simulator.core.clock import VIRTUAL, SimClock
 from simulator.core.settings import Settings
 from simulator.sinkserver import make_server
 
@@ -32,7 +32,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def clock():
-    return VirtualClock(NOW)
+    return SimClock(VIRTUAL, NOW)
 
 
 @pytest.fixture

@@ -43,6 +43,16 @@ def change_status():
     return jsonify(campaigns.change_status(context(), _json()))
 
 
+@bp.patch("/campaigns/<campaign_id>")
+def update_campaign(campaign_id: str):
+    return jsonify(campaigns.update(context(), campaign_id, _json()))
+
+
+@bp.get("/campaigns/<campaign_id>/schedule")
+def campaign_schedule(campaign_id: str):
+    return jsonify(campaigns.schedule(context(), campaign_id, request.args.get("count", type=int)))
+
+
 @bp.get("/campaigns/<campaign_id>/stats")
 def campaign_stats(campaign_id: str):
     return jsonify(campaigns.stats(context(), campaign_id))

@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 from ..core import tracking
 from ..core.errors import (BadRequest, Conflict, MoesimError, PayloadTooLarge, Unauthorized,
                            UnsupportedMediaType)
-from ..services import ingest, profiles
+from ..services import ingest, profiles, scheduling
 from . import context
 
 bp = Blueprint("data_api", __name__, url_prefix="/v1")
@@ -127,7 +127,9 @@ def track_user(app_id: str | None = None):
 def track_event(app_id: str | None = None):
     ctx = context()
     payload = _read_json(_app_id(app_id), BODY_LIMIT, _EVENT_415)
-    ingest.apply(ctx, tracking.parse_event(payload, ctx.clock.now_ms()))
+    tracked = tracking.parse_event(payload, ctx.clock.now_ms())
+    ingest.apply(ctx, tracked)
+    scheduling.on_events(ctx, tracked)
     return _success()
 
 
@@ -138,6 +140,8 @@ def bulk_import(app_id: str | None = None):
     payload = _read_json(_app_id(app_id), BULK_BODY_LIMIT, _USER_415)
     parsed = tracking.parse_bulk(payload, ctx.clock.now_ms())
     result = ingest.apply(ctx, parsed.items)
+    scheduling.on_events(ctx, [item for item in parsed.items
+                               if isinstance(item, tracking.TrackedEvent)])
     for problem in parsed.rejected:
         ctx.data_api_log.append({"time": ctx.clock.now_ms(), "endpoint": "transition",
                                  "path": problem.path, "type": problem.moe_type,

@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import campaigns as rules
-from ..core import form_values, outbound, templating
+from ..core import form_values, outbound, recurrence, templating
 from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import campaigns as table
 from ..store import connections, connectors, deliveries, jobs
 from ..store import oauth_configs as oauth_table
 from .connections import CONNECTED
+from . import scheduling
 from .context import Context
 
-SEND = "send_campaign"
 _APP = "campaign_content.content.connected_app"
 
 
@@ -92,7 +92,7 @@ def create(ctx: Context, body: Any) -> dict:
         if table.by_request_id(db, body["request_id"]) is not None:
             raise Conflict(f"request_id {body['request_id']!r} was already used",
                            path="request_id")
-        campaign_id = ctx.ids.campaign_id()
+        campaign_id = table.new_id(db, ctx.ids)
         app = body["campaign_content"]["content"].get("connected_app", {})
         table.insert(db, {
             "id": campaign_id, "request_id": body["request_id"], "channel": body["channel"],
@@ -102,13 +102,16 @@ def create(ctx: Context, body: Any) -> dict:
             "connector_version": connector["version"] if connector else None,
             "connection_id": app.get("connection_id"), "created_at": now, "updated_at": now,
             "sent_at": None})
-        jobs.add(db, now, SEND, campaign_id)  # ASAP: due now
+        status = scheduling.schedule_new(db, table.get(db, campaign_id), ctx.clock.now())
+        if status != rules.SCHEDULED:
+            table.set_status(db, campaign_id, status, now)
     ctx.wake()
     return {"campaign_id": campaign_id}
 
 
 def _view(row: dict) -> dict:
-    return {"campaign_id": row["id"], "request_id": row["request_id"], "channel": row["channel"],
+    return {"campaign_id": row["id"], "parent_campaign_id": row["parent_id"],
+            "instance": row["instance"], "version": row["version"], "request_id": row["request_id"], "channel": row["channel"],
             "campaign_delivery_type": row["delivery_type"], "name": row["name"],
             "status": row["status"], "connector_id": row["connector_id"],
             "connector_version": row["connector_version"],
@@ -183,8 +186,26 @@ BREAKDOWN_GROUPS = {"http": "http_status", "personalization": "personalization",
 
 
 def stats(ctx: Context, campaign_id: str) -> dict:
-    """Attempted, Sent, Failed and the failure breakdown, from the delivery log."""
+    """Attempted, Sent, Failed and the failure breakdown, from the delivery log; a periodic
+    campaign adds up its instances and lists each one's own figures."""
     get(ctx, campaign_id)
+    with ctx.store.read() as db:
+        children = table.instances(db, campaign_id)
+    if children:
+        parts = [{"instance": c["instance"], **_stats(ctx, c["id"])} for c in children]
+        total = {key: sum(p[key] for p in parts) for key in ("attempted", "sent", "failed")}
+        breakdown: dict[str, dict[str, int]] = {}
+        for part in parts:
+            for group, counts in part["failure_breakdown"].items():
+                for detail, n in counts.items():
+                    breakdown.setdefault(group, {})
+                    breakdown[group][detail] = breakdown[group].get(detail, 0) + n
+        return {"campaign_id": campaign_id, **total, "failure_breakdown": breakdown,
+                "instances": parts}
+    return _stats(ctx, campaign_id)
+
+
+def _stats(ctx: Context, campaign_id: str) -> dict:
     with ctx.store.read() as db:
         rows = deliveries.counts(db, campaign_id)
     sent = sum(n for outcome, _, n in rows if outcome == "sent")
@@ -197,3 +218,50 @@ def stats(ctx: Context, campaign_id: str) -> dict:
             group[detail] = group.get(detail, 0) + n
     return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
             "failed": failed, "failure_breakdown": breakdown}
+
+
+def schedule(ctx: Context, campaign_id: str, count: int | None) -> dict:
+    """``GET /api/campaigns/<id>/schedule?count=N``: the next fire times."""
+    size = count or 10
+    if not 1 <= size <= 1000:
+        raise ValidationFailed("count must be between 1 and 1000", path="count")
+    with ctx.store.read() as db:
+        row = table.get(db, campaign_id)
+        if row is None:
+            raise NotFound(f"no campaign with id {campaign_id!r}", path="campaign_id")
+        fired = len(table.instances(db, campaign_id))
+    body = row["body"]
+    if row["status"] in (rules.STOPPED, rules.SENT, rules.EXPIRED) or \
+            body["campaign_delivery_type"] == recurrence.EVENT_TRIGGERED:
+        times = []
+    else:
+        times = recurrence.fire_times(body["scheduling_details"], size,
+                                      after=ctx.clock.now(), fired_count=fired)
+    return {"campaign_id": campaign_id, "status": row["status"],
+            "next": [iso(t) for t in times]}
+
+
+def update(ctx: Context, campaign_id: str, body: Any) -> dict:
+    """``PATCH``: replace components (campaign_content, segmentation_details,
+    trigger_condition, basic_details) of a campaign that has not ended. An event-triggered
+    campaign gets a new version: users still waiting on the old one are dropped (spec §5.3)."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("body must be a JSON object", path="body")
+    allowed = ("campaign_content", "segmentation_details", "trigger_condition", "basic_details")
+    errors = [FieldError(key, "cannot be changed") for key in body
+              if key not in allowed + ("request_id", "updated_by")]
+    with ctx.store.write() as db:
+        row = table.get(db, campaign_id)
+        if row is None:
+            raise NotFound(f"no campaign with id {campaign_id!r}", path="campaign_id")
+        if row["status"] in (rules.STOPPED, rules.SENT, rules.EXPIRED):
+            raise Conflict(f"a {row['status']} campaign cannot be updated", path="campaign_id")
+        merged = {**row["body"], **{k: v for k, v in body.items() if k in allowed}}
+        if "campaign_content" in body:
+            merged["campaign_content"] = {**body["campaign_content"], "content": dict(
+                body["campaign_content"].get("content") or {})}
+        check(db, merged, errors, ctx.clock.now())
+        if errors:
+            raise ValidationFailed("invalid campaign update", errors=errors)
+        table.replace_body(db, campaign_id, merged, row["version"] + 1, ctx.clock.now_ms())
+    return get(ctx, campaign_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
@@ -26,8 +27,14 @@ class Context:
     # One engine run at a time: the ticker and /_sim/run-due may both ask.
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    # The sending transport, made on first use (services.delivery.transport_for).
+    transport: Any = None
+    transport_lock: threading.Lock = field(default_factory=threading.Lock)
+
     def wake(self) -> None:
         self.woken.set()
 
     def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
         self.store.close()

@@ -15,12 +15,13 @@ from typing import Any, Callable
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
-from ..core import evaluation, form_values, outbound, segments, templating
+from ..core import evaluation, form_values, outbound, recurrence, segments, templating
 from ..core import oauth_configs as oauth_rules
 from ..core.http import HttpResult, OutboundRequest
+from ..core.timestamps import to_ms
 from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
-from ..store import connections, connectors, deliveries, users
+from ..store import connections, connectors, deliveries, jobs, users
 from ..transport import Transport
 from . import oauth, oauth_configs
 from .context import Context
@@ -29,6 +30,9 @@ from .ingest import IngestSession
 log = logging.getLogger("moesim.delivery")
 
 BATCH = 500
+# [I] The best hour of a SEND_IN_BTS user: MoEngage's derived attributes "Best time to send SMS"
+# then "... Push" (data-export glossary); none: the campaign's not-available policy applies.
+BTS_ATTRIBUTES = ("moe_ds_bts_sms_hour", "moe_ds_bts_push_hour")
 BODY_EXCERPT = 2048
 MASK = form_values.MASK
 
@@ -169,8 +173,83 @@ def prepare(ctx: Context, campaign: dict) -> Plan:
     return plan
 
 
+def transport_for(ctx: Context) -> Transport:
+    """The process's sending transport: kept-alive connections are reused across campaigns."""
+    with ctx.transport_lock:
+        if ctx.transport is None:
+            settings = ctx.settings
+            ctx.transport = Transport(timeout_s=settings.send_timeout_s,
+                                      concurrency=settings.send_concurrency,
+                                      retries=settings.send_retries)
+        return ctx.transport
+
+
+def record(ctx: Context, rows: list, created: tuple, now_ms: int) -> None:
+    """One transaction: the batch's delivery rows and the events its responses created."""
+    with ctx.store.write() as db:
+        deliveries.insert(db, rows)
+        event_rows, catalogue = created
+        IngestSession(db, now_ms).add_event_columns(tuple(zip(*event_rows)), catalogue)
+
+
+def _user_due(campaign: dict, now) -> Callable[[dict], int | None] | None:
+    """Per-user send times of a one-time SEND_IN_USER_TIMEZONE / SEND_IN_BTS campaign."""
+    schedule = campaign["body"]["scheduling_details"]
+    kind = schedule["delivery_type"]
+    if kind == recurrence.SEND_IN_USER_TIMEZONE:
+        def due(attrs: dict) -> int | None:
+            offset = attrs.get("moe_dtzo")
+            fire = recurrence.user_timezone_fire(
+                schedule, int(offset) if isinstance(offset, (int, float)) else None, now)
+            return None if fire is None else to_ms(fire)
+        return due
+    if kind == recurrence.SEND_IN_BTS:
+        def due(attrs: dict) -> int | None:
+            hour = next((attrs[k] for k in BTS_ATTRIBUTES if isinstance(attrs.get(k), int)), None)
+            fire = recurrence.bts_fire(schedule, hour, None, now)
+            return None if fire is None else to_ms(fire)
+        return due
+    return None
+
+
+def send_audience(ctx: Context, campaign: dict, plan: Plan) -> tuple[dict, int | None]:
+    """Send to every user of the campaign's audience not reached yet whose send time has come;
+    returns the totals and the next per-user send time still ahead, if any."""
+    now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
+    where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
+    renderer = templating.Renderer(now)
+    due = _user_due(campaign, now)
+    totals = {"attempted": 0, "sent": 0, "failed": 0}
+    next_due: int | None = None
+    transport = transport_for(ctx)
+    after = 0
+    while True:
+        with ctx.store.read() as db:
+            batch = users.audience_page(db, where, params, after, BATCH, campaign["id"])
+        if not batch:
+            break
+        after = batch[-1][0]
+        if due is not None:
+            ready = []
+            for entry in batch:
+                at = due(entry[2])
+                if at is None:
+                    continue
+                if at <= now_ms:
+                    ready.append(entry)
+                elif next_due is None or at < next_due:
+                    next_due = at
+            batch = ready
+        rows, created = send_batch(plan, renderer, transport, batch, now, now_ms)
+        record(ctx, rows, created, now_ms)
+        for row in rows:
+            totals["attempted"] += 1
+            totals[row[3]] += 1
+    return totals, next_due
+
+
 def send_campaign(ctx: Context, job: dict) -> dict:
-    now = ctx.clock.now()
+    """A one-time campaign's send (again at each later per-user send time)."""
     now_ms = ctx.clock.now_ms()
     with ctx.store.read() as db:
         campaign = campaign_table.get(db, job["campaign_id"])
@@ -179,30 +258,14 @@ def send_campaign(ctx: Context, job: dict) -> dict:
     plan = prepare(ctx, campaign)
     with ctx.store.write() as db:
         campaign_table.set_status(db, campaign["id"], rules.ACTIVE, now_ms)
-    where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
-    renderer = templating.Renderer(now)
-    settings = ctx.settings
-    totals = {"attempted": 0, "sent": 0, "failed": 0}
-    after = 0
-    with Transport(timeout_s=settings.send_timeout_s, concurrency=settings.send_concurrency,
-                   retries=settings.send_retries) as transport:
-        while True:
-            with ctx.store.read() as db:
-                batch = users.audience_page(db, where, params, after, BATCH, campaign["id"])
-            if not batch:
-                break
-            after = batch[-1][0]
-            rows, created = send_batch(plan, renderer, transport, batch, now, now_ms)
-            with ctx.store.write() as db:
-                deliveries.insert(db, rows)
-                event_rows, catalogue = created
-                IngestSession(db, now_ms).add_event_columns(tuple(zip(*event_rows)), catalogue)
-            for row in rows:
-                totals["attempted"] += 1
-                totals[row[3]] += 1
+    totals, next_due = send_audience(ctx, campaign, plan)
     with ctx.store.write() as db:
-        campaign_table.set_status(db, campaign["id"], rules.SENT, ctx.clock.now_ms(), sent=True)
-    log.info("campaign %s sent: %s", campaign["id"], totals)
+        if next_due is not None:
+            jobs.add(db, next_due, job["kind"], campaign["id"])
+        else:
+            campaign_table.set_status(db, campaign["id"], rules.SENT, ctx.clock.now_ms(),
+                                      sent=True)
+    log.info("campaign %s: %s", campaign["id"], totals)
     return totals
 
 

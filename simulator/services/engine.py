@@ -10,18 +10,12 @@ sent twice.
 from __future__ import annotations
 
 import logging
-from typing import Callable
 
 from ..store import jobs
-from . import campaigns, delivery
 from .context import Context
+from .scheduling import HANDLERS
 
 log = logging.getLogger("moesim.engine")
-
-HANDLERS: dict[str, Callable[[Context, dict], dict]] = {
-    campaigns.SEND: delivery.send_campaign,
-}
-
 
 def recover(ctx: Context) -> int:
     with ctx.store.write() as db:

@@ -24,6 +24,15 @@ def insert(db: Database, record: dict) -> None:
                f"({', '.join('?' * len(values))})", list(values.values()))
 
 
+def new_id(db: Database, ids) -> str:
+    """The next id of the (seeded) id source that is not taken: a restarted server's source
+    starts its sequence again."""
+    while True:
+        candidate = ids.campaign_id()
+        if db.execute("SELECT 1 FROM campaigns WHERE id = ?", [candidate]).fetchone() is None:
+            return candidate
+
+
 def get(db: Database, campaign_id: str) -> dict | None:
     row = db.execute(_SELECT + "WHERE id = ?", [campaign_id]).fetchone()
     return None if row is None else _row(row)

@@ -70,3 +70,13 @@ def _row(row) -> dict:
     return {"id": row_id, "customer_id": cid, "name": name, "ts": ts, "attrs": json.loads(attrs),
             "platform": platform, "app_version": version, "user_time": user_time,
             "tz_offset": offset}
+
+
+def between(db: Database, user_id: int, names: list[str], after_ms: int, until_ms: int
+            ) -> list[tuple[str, int, dict]]:
+    """A user's events of the given names in ``(after_ms, until_ms]``: the "has not executed"
+    check (served by the ``(name, user_id, ts)`` index)."""
+    marks = ",".join("?" * len(names))
+    return [(name, ts, json.loads(attrs)) for name, ts, attrs in db.execute(
+        f"SELECT name, ts, attrs FROM events WHERE name IN ({marks}) AND user_id = ? "
+        "AND ts > ? AND ts <= ? ORDER BY ts", [*names, user_id, after_ms, until_ms])]

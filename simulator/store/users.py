@@ -94,3 +94,9 @@ def find_by(db: Database, key: str, value: str) -> tuple[int, str, dict] | None:
                          "json_extract(attrs, '$.' || ?) = ? ORDER BY id LIMIT 1",
                          [key, value]).fetchone()
     return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def in_audience(db: Database, customer_id: str, where: str, params: list) -> bool:
+    """Whether one user matches a compiled audience (checked at trigger time)."""
+    return db.execute(f"SELECT 1 FROM users WHERE customer_id = ? AND {where}",
+                      [customer_id, *params]).fetchone() is not None

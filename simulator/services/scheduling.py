@@ -1,0 +1,186 @@
+"""When campaigns send (spec §5.3): the first job of a new campaign, periodic instances (child
+runs with their own stats), event-triggered sends (from Data API events, one job per user), and
+the active window of event-triggered campaigns. Every piece is a ``jobs`` row run by ``engine``.
+
+Paused campaigns do not fire and do not back-fill on resume [I: MoEngage says nothing]: an
+instance due while paused is skipped (not counted towards ``no_of_occurences``) and the next
+one is scheduled; a triggered send due while paused is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ..core import campaigns as rules
+from ..core import recurrence, segments, triggers
+from ..core.timestamps import from_ms, to_ms
+from ..core.tracking import TrackedEvent
+from ..store import campaigns as table
+from ..store import events as event_table
+from ..store import jobs, users
+from . import delivery
+from .context import Context
+
+log = logging.getLogger("moesim.scheduling")
+
+SEND = "send_campaign"          # a one-time campaign's send
+INSTANCE = "periodic_instance"  # one periodic instance
+TRIGGERED = "triggered_send"    # one user's event-triggered send
+ACTIVATE, EXPIRE = "activate", "expire"
+
+
+def schedule_new(db, campaign: dict, now: datetime) -> str:
+    """Queue a new campaign's first work; returns its initial status."""
+    body = campaign["body"]
+    schedule, kind = body["scheduling_details"], body["campaign_delivery_type"]
+    if kind == recurrence.EVENT_TRIGGERED:
+        start, expiry = recurrence.active_window(schedule)
+        if expiry is not None:
+            jobs.add(db, to_ms(expiry), EXPIRE, campaign["id"])
+        if start is not None and start > now:
+            jobs.add(db, to_ms(start), ACTIVATE, campaign["id"])
+            return rules.SCHEDULED
+        return rules.ACTIVE
+    first = recurrence.first_fire(schedule, kind, now)
+    if kind == recurrence.PERIODIC:
+        if first is None:
+            return rules.SENT
+        jobs.add(db, to_ms(first), INSTANCE, campaign["id"], {"fired": 0})
+    else:
+        jobs.add(db, to_ms(first or now), SEND, campaign["id"])
+    return rules.SCHEDULED
+
+
+def periodic_instance(ctx: Context, job: dict) -> dict:
+    """One instance: a child campaign (``parent_id``, ``instance``) sent to the audience, then
+    the next instance queued (or the campaign ends)."""
+    fired = job["payload"].get("fired", 0)
+    with ctx.store.read() as db:
+        parent = table.get(db, job["campaign_id"])
+    if parent is None or parent["status"] in (rules.STOPPED, rules.SENT, rules.EXPIRED):
+        return {"skipped": parent["status"] if parent else "missing"}
+    schedule = parent["body"]["scheduling_details"]
+    summary: dict = {"instance": None}
+    if parent["status"] == rules.PAUSED:
+        summary["skipped"] = rules.PAUSED
+    else:
+        fired += 1
+        child = _child(ctx, parent, fired)
+        plan = delivery.prepare(ctx, child)
+        totals, _ = delivery.send_audience(ctx, child, plan)
+        now_ms = ctx.clock.now_ms()
+        with ctx.store.write() as db:
+            table.set_status(db, child["id"], rules.SENT, now_ms, sent=True)
+            table.set_status(db, parent["id"], rules.ACTIVE, now_ms)
+        summary = {"instance": fired, "instance_id": child["id"], **totals}
+    upcoming = recurrence.next_fire(schedule, from_ms(job["due_at"]), fired)
+    with ctx.store.write() as db:
+        if upcoming is None:
+            table.set_status(db, parent["id"], rules.SENT, ctx.clock.now_ms(), sent=True)
+        else:
+            jobs.add(db, to_ms(upcoming), INSTANCE, parent["id"], {"fired": fired})
+    return summary
+
+
+def _child(ctx: Context, parent: dict, number: int) -> dict:
+    """The instance's campaign row; the same one again when a crashed run is resumed."""
+    with ctx.store.write() as db:
+        for existing in table.instances(db, parent["id"]):
+            if existing["instance"] == number:
+                return existing
+        now = ctx.clock.now_ms()
+        child = {**{k: parent[k] for k in ("channel", "delivery_type", "body", "connector_id",
+                                            "connector_version", "connection_id")},
+                 "id": table.new_id(db, ctx.ids), "request_id": f"{parent['request_id']}#{number}",
+                 "name": f"{parent['name']} #{number}", "status": rules.ACTIVE,
+                 "created_at": now, "updated_at": now, "sent_at": None,
+                 "version": parent["version"], "parent_id": parent["id"], "instance": number}
+        table.insert(db, child)
+        return child
+
+
+def on_events(ctx: Context, tracked: list[TrackedEvent]) -> int:
+    """Data API events that trigger an active event-triggered campaign queue that user's send
+    (audience filters evaluated now, at trigger time). Returns how many were queued."""
+    if not tracked:
+        return 0
+    now = ctx.clock.now()
+    now_ms = to_ms(now)
+    latency_ms = int(ctx.settings.asap_latency_s * 1000)
+    queued = 0
+    with ctx.store.write() as db:
+        for campaign in table.triggered_active(db):
+            body = campaign["body"]
+            trigger, schedule = body["trigger_condition"], body["scheduling_details"]
+            where, params = segments.compile_audience(body["segmentation_details"])
+            for event in tracked:
+                if not recurrence.is_active(schedule, from_ms(event.ts)) or \
+                        not triggers.matching_trigger(trigger, event.name, event.attributes,
+                                                      event_ms=event.ts):
+                    continue
+                if not users.in_audience(db, event.customer_id, where, params):
+                    continue
+                due = triggers.due_at(trigger, event.ts, event.attributes, received_ms=now_ms,
+                                      asap_latency_ms=latency_ms)
+                if due.at_ms is None:
+                    log.info("campaign %s: %s not queued: %s", campaign["id"],
+                             event.customer_id, due.reason)
+                    continue
+                jobs.add(db, due.at_ms, TRIGGERED, campaign["id"], {
+                    "customer_id": event.customer_id, "version": campaign["version"],
+                    "event": {"name": event.name, "ts": event.ts,
+                              "attributes": event.attributes}})
+                queued += 1
+    if queued:
+        ctx.wake()
+    return queued
+
+
+def triggered_send(ctx: Context, job: dict) -> dict:
+    payload = job["payload"]
+    with ctx.store.read() as db:
+        campaign = table.get(db, job["campaign_id"])
+        user = users.find_by(db, "customer_id", payload["customer_id"])
+    if campaign is None or campaign["status"] != rules.ACTIVE:
+        return {"dropped": campaign["status"] if campaign else "missing"}
+    if payload["version"] != campaign["version"]:
+        # spec §5.3: editing a delayed campaign retires the old version's waiting users
+        return {"dropped": "campaign edited"}
+    trigger = campaign["body"]["trigger_condition"]
+    event = payload["event"]
+    if trigger.get("secondary_included_filters") and user is not None:
+        names = [f.get("action_name") for f in trigger["secondary_included_filters"]["filters"]]
+        with ctx.store.read() as db:
+            later = event_table.between(db, user[0], names, event["ts"], job["due_at"])
+        if not triggers.not_executed_ok(trigger, later, event["ts"], job["due_at"]):
+            return {"dropped": "the follow-up event happened"}
+    if user is None:
+        return {"dropped": "user missing"}
+    plan = delivery.prepare(ctx, campaign)
+    now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
+    rows, created = delivery.send_batch(
+        plan, delivery.templating.Renderer(now), delivery.transport_for(ctx),
+        [(*user, event["attributes"])], now, now_ms)
+    delivery.record(ctx, rows, created, now_ms)
+    return {"customer_id": payload["customer_id"], "outcome": rows[0][3]}
+
+
+def activate(ctx: Context, job: dict) -> dict:
+    with ctx.store.write() as db:
+        campaign = table.get(db, job["campaign_id"])
+        if campaign and campaign["status"] == rules.SCHEDULED:
+            table.set_status(db, campaign["id"], rules.ACTIVE, ctx.clock.now_ms())
+    return {}
+
+
+def expire(ctx: Context, job: dict) -> dict:
+    with ctx.store.write() as db:
+        campaign = table.get(db, job["campaign_id"])
+        if campaign and campaign["status"] in (rules.ACTIVE, rules.SCHEDULED, rules.PAUSED):
+            table.set_status(db, campaign["id"], rules.EXPIRED, ctx.clock.now_ms())
+    return {}
+
+
+HANDLERS = {SEND: delivery.send_campaign, INSTANCE: periodic_instance,
+            TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire}

@@ -1,0 +1,248 @@
+"""Scheduling through the clock API (spec §5.3): one-time fixed and per-user times, periodic
+instances, event-triggered sends, lifecycle; no test waits on wall-clock time."""
+
+import copy
+
+import requests
+
+from .conftest import WORKSPACE
+from .test_campaigns import _campaign, _connected_app
+
+
+def _user(client, auth, cid, **attributes):
+    client.post(f"/v1/customer/{WORKSPACE}", headers=auth, json={
+        "type": "customer", "customer_id": cid,
+        "attributes": {"first_name": cid.title(), "acme_id": f"+91{cid}", **attributes}})
+
+
+def _advance(client, **body):
+    response = client.post("/_sim/clock/advance", json=body)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _sent_to(partner, sink="acme"):
+    return [r["json"]["to"] for r in
+            requests.get(f"{partner}/_sim/sinks/{sink}", timeout=5).json()["requests"]]
+
+
+def test_spec5_3_one_time_at_fixed_time(client, auth, partner):
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    body = _campaign(*ids, scheduling_details={"delivery_type": "AT_FIXED_TIME",
+                                               "start_time": "2026-11-22T14:00:00"})
+    campaign_id = client.post("/api/campaigns", json=body).json["campaign_id"]
+    assert _advance(client, seconds=3599)["ran"] == []
+    assert _sent_to(partner) == []
+    ran = _advance(client, to="2026-11-22T14:00:00Z")["ran"]
+    assert [r["campaign_id"] for r in ran] == [campaign_id]
+    assert _sent_to(partner) == ["+91a"]
+    [delivery] = client.get(f"/_sim/deliveries?campaign_id={campaign_id}").json["deliveries"]
+    assert delivery["time"] == "2026-11-22T14:00:00.000Z"  # sent at its (virtual) due time
+    assert client.get(f"/api/campaigns/{campaign_id}").json["status"] == "SENT"
+
+
+def test_spec5_3_send_in_user_timezone(client, auth, partner):
+    _user(client, auth, "ind", moe_dtzo=330)
+    _user(client, auth, "nyc", moe_dtzo=-300)
+    ids = _connected_app(client, partner)
+    body = _campaign(*ids, scheduling_details={
+        "delivery_type": "SEND_IN_USER_TIMEZONE", "start_time": "2026-11-23T09:00:00",
+        "user_timezone_details": {"send_in_user_timezone": True,
+                                  "send_if_user_timezone_has_passed": False}})
+    campaign_id = client.post("/api/campaigns", json=body).json["campaign_id"]
+    _advance(client, to="2026-11-23T03:30:00Z")  # 09:00 in India
+    assert _sent_to(partner) == ["+91ind"]
+    _advance(client, to="2026-11-23T14:00:00Z")  # 09:00 in New York
+    assert _sent_to(partner) == ["+91ind", "+91nyc"]
+    assert client.get(f"/api/campaigns/{campaign_id}").json["status"] == "SENT"
+
+
+def test_spec5_3_periodic_daily_instances_with_their_own_stats(client, auth, partner):
+    _user(client, auth, "a")
+    _user(client, auth, "b")
+    ids = _connected_app(client, partner)
+    body = _campaign(*ids, campaign_delivery_type="PERIODIC", scheduling_details={
+        "delivery_type": "AT_FIXED_TIME", "start_time": "2026-11-23T09:00:00",
+        "periodic_details": {"sending_frequency": "DAILY", "repeat_frequency": 1,
+                             "no_of_occurences": 3}})
+    campaign_id = client.post("/api/campaigns", json=body).json["campaign_id"]
+    assert client.get(f"/api/campaigns/{campaign_id}/schedule?count=5").json["next"] == [
+        "2026-11-23T09:00:00.000Z", "2026-11-24T09:00:00.000Z", "2026-11-25T09:00:00.000Z"]
+    ran = _advance(client, seconds=10 * 86400)["ran"]
+    assert [r.get("instance") for r in ran if r["kind"] == "periodic_instance"] == [1, 2, 3]
+    stats = client.get(f"/api/campaigns/{campaign_id}/stats").json
+    assert stats["sent"] == 6
+    assert [(i["instance"], i["sent"]) for i in stats["instances"]] == [(1, 2), (2, 2), (3, 2)]
+    child = client.get(f"/api/campaigns/{stats['instances'][0]['campaign_id']}").json
+    assert child["parent_campaign_id"] == campaign_id
+    assert client.get(f"/api/campaigns/{campaign_id}").json["status"] == "SENT"
+    times = [d["time"] for d in client.get("/_sim/deliveries").json["deliveries"]]
+    assert times == ["2026-11-23T09:00:00.000Z"] * 2 + ["2026-11-24T09:00:00.000Z"] * 2 + [
+        "2026-11-25T09:00:00.000Z"] * 2
+
+
+def test_spec5_3_paused_periodic_skips_and_does_not_backfill(client, auth, partner):
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    body = _campaign(*ids, campaign_delivery_type="PERIODIC", scheduling_details={
+        "delivery_type": "AT_FIXED_TIME", "start_time": "2026-11-23T09:00:00",
+        "periodic_details": {"sending_frequency": "DAILY", "repeat_frequency": 1}})
+    campaign_id = client.post("/api/campaigns", json=body).json["campaign_id"]
+    _advance(client, to="2026-11-23T10:00:00Z")
+    pause = client.post("/api/campaigns/status", json={"request_id": "p", "action": "PAUSE",
+                                                       "campaign_ids": [campaign_id]})
+    assert pause.status_code == 200
+    _advance(client, to="2026-11-25T10:00:00Z")  # instances of the 24th and 25th skipped
+    client.post("/api/campaigns/status", json={"request_id": "r", "action": "RESUME",
+                                               "campaign_ids": [campaign_id]})
+    _advance(client, to="2026-11-26T10:00:00Z")
+    days = [d["time"][:10] for d in client.get("/_sim/deliveries").json["deliveries"]]
+    assert days == ["2026-11-23", "2026-11-26"]
+
+
+def test_restart_between_instances_fires_each_exactly_once(tmp_path, partner, auth):
+    from simulator.app import create_app
+    from simulator.core.settings import Settings
+
+    settings = Settings(db=str(tmp_path / "r.db"), fixtures="none", workspace_id=WORKSPACE,
+                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z")
+    first = create_app(settings)
+    client = first.test_client()
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    body = _campaign(*ids, campaign_delivery_type="PERIODIC", scheduling_details={
+        "delivery_type": "AT_FIXED_TIME", "start_time": "2026-11-23T09:00:00",
+        "periodic_details": {"sending_frequency": "DAILY", "repeat_frequency": 1,
+                             "no_of_occurences": 4}})
+    campaign_id = client.post("/api/campaigns", json=body).json["campaign_id"]
+    _advance(client, to="2026-11-24T12:00:00Z")  # instances 1 and 2
+    first.extensions["moesim"].close()  # the server stops between two instances
+    second = create_app(settings)
+    client = second.test_client()
+    try:
+        assert client.get("/_sim/clock").json["now"] == "2026-11-24T12:00:00.000Z"
+        _advance(client, seconds=5 * 86400)
+        stats = client.get(f"/api/campaigns/{campaign_id}/stats").json
+        assert [i["instance"] for i in stats["instances"]] == [1, 2, 3, 4]
+        assert len(requests.get(f"{partner}/_sim/sinks/acme", timeout=5)
+                   .json()["requests"]) == 4
+    finally:
+        second.extensions["moesim"].close()
+
+
+def _triggered(ids, trigger, **overrides):
+    body = _campaign(*ids, campaign_delivery_type="EVENT_TRIGGERED",
+                     scheduling_details={"delivery_type": "ASAP"}, trigger_condition=trigger)
+    body["campaign_content"]["content"]["connected_app"]["inputs"]["message"] = \
+        "{{EventAttribute['product']|default('your cart')}} is waiting"
+    body.update(overrides)
+    return body
+
+
+def _if(name, **extra):
+    return {"included_filters": {"filter_operator": "or", "filters": [
+        {"filter_type": "actions", "action_name": name, "executed": True,
+         "execution": {"type": "atleast", "count": 1},
+         "attributes": {"filter_operator": "and", "filters": []}}]}, **extra}
+
+
+def _event(client, auth, cid, name, **attributes):
+    response = client.post(f"/v1/event/{WORKSPACE}", headers=auth, json={
+        "type": "event", "customer_id": cid,
+        "actions": [{"action": name, "attributes": attributes}]})
+    assert response.status_code == 200
+
+
+def test_spec5_3_event_triggered_asap_renders_event_attributes(client, auth, partner):
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    created = client.post("/api/campaigns", json=_triggered(ids, _if("Added To Cart",
+                                                                     trigger_delay_type="ASAP")))
+    assert created.status_code == 201, created.json
+    _event(client, auth, "a", "Added To Cart", product="Red shoes")
+    _event(client, auth, "a", "App Opened")
+    _advance(client, seconds=0)
+    [record] = requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]
+    assert record["json"]["text"] == "Red shoes is waiting"
+
+
+def test_spec5_3_delay_with_not_executed_both_ways(client, auth, partner):
+    _user(client, auth, "bought")
+    _user(client, auth, "browsed")
+    ids = _connected_app(client, partner)
+    trigger = _if("Added To Cart", trigger_delay_type="DELAY", trigger_delay_value=1,
+                  trigger_delay_granularity="HOURS", trigger_relation="AFTER",
+                  secondary_included_filters={"filter_operator": "and", "filters": [
+                      {"filter_type": "actions", "action_name": "Purchase", "executed": False,
+                       "execution": {"type": "exactly", "count": 0},
+                       "attributes": {"filter_operator": "and", "filters": []}}]})
+    client.post("/api/campaigns", json=_triggered(ids, trigger))
+    _event(client, auth, "bought", "Added To Cart", product="Hat")
+    _event(client, auth, "browsed", "Added To Cart", product="Scarf")
+    _advance(client, seconds=1800)
+    _event(client, auth, "bought", "Purchase")
+    assert _sent_to(partner) == []
+    _advance(client, seconds=1800)
+    assert _sent_to(partner) == ["+91browsed"]
+
+
+def test_spec5_3_before_an_event_attribute_time_and_the_30_day_window(client, auth, partner):
+    for cid in ("soon", "edge", "late", "past"):
+        _user(client, auth, cid)
+    ids = _connected_app(client, partner)
+    trigger = _if("Flight Booked", trigger_delay_type="DELAY", trigger_delay_value=2,
+                  trigger_delay_granularity="HOURS", trigger_relation="BEFORE",
+                  trigger_attr={"name": "flight_time"})
+    client.post("/api/campaigns", json=_triggered(ids, trigger))
+    _event(client, auth, "soon", "Flight Booked", flight_time="2026-11-23T12:00:00Z")
+    _event(client, auth, "edge", "Flight Booked", flight_time="2026-12-22T11:00:00Z")  # 29d23h
+    _event(client, auth, "late", "Flight Booked", flight_time="2026-12-22T13:00:00Z")  # 30d1h
+    _event(client, auth, "past", "Flight Booked", flight_time="2026-11-20T12:00:00Z")
+    _advance(client, to="2026-11-23T09:59:00Z")
+    assert _sent_to(partner) == []
+    _advance(client, to="2026-11-23T10:00:00Z")  # 2 hours before the flight
+    assert _sent_to(partner) == ["+91soon"]
+    _advance(client, seconds=40 * 86400)
+    assert _sent_to(partner) == ["+91soon", "+91edge"]
+
+
+def test_spec5_3_editing_a_delayed_campaign_drops_waiting_users(client, auth, partner):
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    trigger = _if("Added To Cart", trigger_delay_type="DELAY", trigger_delay_value=1,
+                  trigger_delay_granularity="HOURS", trigger_relation="AFTER")
+    campaign_id = client.post("/api/campaigns", json=_triggered(ids, trigger)).json[
+        "campaign_id"]
+    _event(client, auth, "a", "Added To Cart", product="Hat")
+    edited = copy.deepcopy(_triggered(ids, trigger)["campaign_content"])
+    edited["content"]["connected_app"]["inputs"]["message"] = "New text"
+    response = client.patch(f"/api/campaigns/{campaign_id}", json={
+        "request_id": "e1", "updated_by": "dev@example.com", "campaign_content": edited})
+    assert response.status_code == 200, response.json
+    assert response.json["version"] == 2
+    _advance(client, seconds=7200)
+    assert _sent_to(partner) == []
+
+
+def test_spec5_3_bad_schedules_are_422_with_paths(client, auth, partner):
+    ids = _connected_app(client, partner)
+    bad = [
+        ({"delivery_type": "AT_FIXED_TIME", "start_time": "2026-11-01T09:00:00"},
+         "scheduling_details.start_time"),
+        ({"delivery_type": "AT_FIXED_TIME", "start_time": "2026-12-01T09:00:00",
+          "timezone": "Mars/Olympus"}, "scheduling_details.timezone"),
+        ({"delivery_type": "AT_FIXED_TIME", "start_time": "2027-02-30T09:00:00"},
+         "scheduling_details.start_time"),
+    ]
+    for schedule, path in bad:
+        response = client.post("/api/campaigns", json=_campaign(*ids,
+                                                                 scheduling_details=schedule))
+        assert response.status_code == 422
+        assert path in [e["path"] for e in response.json["errors"]], response.json
+    before = _triggered(ids, _if("X", trigger_delay_type="DELAY", trigger_delay_value=2,
+                                 trigger_delay_granularity="HOURS", trigger_relation="BEFORE"))
+    response = client.post("/api/campaigns", json=before)
+    assert response.status_code == 422
+    assert "trigger_condition.trigger_attr" in [e["path"] for e in response.json["errors"]]
+    assert client.get("/api/campaigns").json["campaigns"] == []
