@@ -29,6 +29,8 @@ class Ticker:
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._listener = threading.Thread(target=self._listen, name="moesim-wake", daemon=True)
         self._stopping = threading.Event()
+        self._running = False
+        self._again = False
 
     def start(self) -> "Ticker":
         self._scheduler.add_job(self._tick, "interval", seconds=self.interval_s, id=TICK,
@@ -42,16 +44,27 @@ class Ticker:
         while not self._stopping.is_set():
             if self.ctx.woken.wait(self.interval_s):
                 self.ctx.woken.clear()
-                if not self._stopping.is_set():
+                if self._stopping.is_set():
+                    break
+                if self._running:
+                    self._again = True  # the running tick goes round once more
+                else:
                     self._scheduler.modify_job(TICK, next_run_time=SystemClock().now())
 
     def _tick(self) -> None:
         if self.ctx.clock.mode == VIRTUAL:
             return
+        self._running = True
         try:
-            run_due(self.ctx)
+            while True:
+                self._again = False
+                run_due(self.ctx)
+                if not self._again:
+                    break
         except Exception:  # the next tick tries again
             log.exception("engine run failed")
+        finally:
+            self._running = False
 
     def stop(self) -> None:
         self._stopping.set()

@@ -75,6 +75,10 @@ def periodic_instance(ctx: Context, job: dict) -> dict:
             table.set_status(db, parent["id"], rules.ACTIVE, now_ms)
         summary = {"instance": fired, "instance_id": child["id"], **totals}
     upcoming = recurrence.next_fire(schedule, from_ms(job["due_at"]), fired)
+    # Restart policy: instances that fell due while the server was down ran once (this one);
+    # the others are skipped, not back-filled.
+    while upcoming is not None and upcoming < ctx.clock.now():
+        upcoming = recurrence.next_fire(schedule, upcoming, fired)
     with ctx.store.write() as db:
         if upcoming is None:
             table.set_status(db, parent["id"], rules.SENT, ctx.clock.now_ms(), sent=True)

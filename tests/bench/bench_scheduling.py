@@ -1,0 +1,213 @@
+"""Bench: the scheduling engine (targets from the scheduling issue).
+
+    python tests/bench/bench_scheduling.py virtual [--users 10000] [--days 30] [--sink minimal|moesim]
+    python tests/bench/bench_scheduling.py realtime [--events 1000]
+
+virtual: a daily periodic campaign to N users plus N users triggering a 2-hour delayed campaign,
+on a virtual clock advanced D days, twice from scratch; prints the wall time of each advance
+and whether the two delivery logs (user, campaign instance, virtual time, outcome, request
+body) are identical. Target: < 10 s for 10k + 10k users over 30 days.
+
+realtime: `moesim serve` (system clock) and a sink in their own processes; an event-triggered
+ASAP campaign; N events posted one by one to the Data API; prints p50/p99 of event post ->
+request received by the sink. Target: p50 < 50 ms, p99 < 250 ms over 1,000 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_transport import MINIMAL_SINK, MOESIM_SINK, Sink  # noqa: E402
+
+from simulator.app import create_context  # noqa: E402
+from simulator.core.settings import Settings  # noqa: E402
+from simulator.core.timestamps import from_ms  # noqa: E402
+from simulator.core.tracking import parse_event  # noqa: E402
+from simulator.services import (campaigns, clock, connected_apps, connections,  # noqa: E402
+                                importer, ingest, scheduling)
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSITE = json.loads((ROOT / "tests" / "data" / "connectors" / "composite.json").read_text())
+START = "2026-07-01T00:00:00Z"
+
+
+def _setup(ctx, url: str, users: int, tmp: str) -> tuple[int, int]:
+    path = os.path.join(tmp, f"users-{os.getpid()}.jsonl")
+    with open(path, "w") as out:
+        for i in range(users):
+            out.write(json.dumps({"customer_id": f"user_{i}", "first_name": f"N{i % 97}",
+                                  "acme_id": f"+9198{i:08d}"}) + "\n")
+    importer.import_file(ctx, importer.USERS, path)
+    config = json.loads(json.dumps(COMPOSITE))
+    config["modules"][0]["params"]["request"]["url"] = url
+    app_id = connected_apps.create_app(ctx, {"name": "Bench"})["id"]
+    connector_id = connected_apps.upload_connector(ctx, app_id, config)["id"]
+    connection_id = connections.create(ctx, {"connector_id": connector_id, "name": "b", "values": {
+        "account_id": "ABC123", "account_key": "bench-key"}})["id"]
+    return connector_id, connection_id
+
+
+def _body(request_id, connector_id, connection_id, **extra):
+    body = {"request_id": request_id, "channel": "CONNECTED_APP",
+            "campaign_delivery_type": "ONE_TIME", "created_by": "bench@moesim.local",
+            "basic_details": {"name": f"Bench {request_id}"},
+            "campaign_content": {"content": {"connected_app": {
+                "connector_id": connector_id, "connection_id": connection_id,
+                "inputs": {"receiver_id": "{{UserAttribute['acme_id']}}",
+                           "message": "Hi {{UserAttribute['First Name']}}"}}}},
+            "segmentation_details": {"is_all_user_campaign": True},
+            "scheduling_details": {"delivery_type": "ASAP"}}
+    body.update(extra)
+    return body
+
+
+def virtual_run(args, url: str) -> tuple[float, str, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx, _ = create_context(Settings(db=os.path.join(tmp, "v.db"), fixtures="none",
+                                         clock="virtual", start_time=START,
+                                         send_concurrency=8))
+        ids = _setup(ctx, url, args.users, tmp)
+        campaigns.create(ctx, _body("daily", *ids, campaign_delivery_type="PERIODIC",
+                                    scheduling_details={
+                                        "delivery_type": "AT_FIXED_TIME",
+                                        "start_time": "2026-07-01T09:00:00",
+                                        "periodic_details": {"sending_frequency": "DAILY",
+                                                             "repeat_frequency": 1}}))
+        campaigns.create(ctx, _body("cart", *ids, campaign_delivery_type="EVENT_TRIGGERED",
+                                    trigger_condition={
+                                        "included_filters": {"filter_operator": "or", "filters": [
+                                            {"filter_type": "actions", "executed": True,
+                                             "action_name": "Added To Cart",
+                                             "attributes": {"filter_operator": "and",
+                                                            "filters": []}}]},
+                                        "trigger_delay_type": "DELAY", "trigger_delay_value": 2,
+                                        "trigger_delay_granularity": "HOURS",
+                                        "trigger_relation": "AFTER"}))
+        events = [event for i in range(args.users) for event in parse_event(
+            {"type": "event", "customer_id": f"user_{i}",
+             "actions": [{"action": "Added To Cart"}]}, ctx.clock.now_ms())]
+        ingest.apply(ctx, events)
+        scheduling.on_events(ctx, events)
+        started = time.perf_counter()
+        clock.advance(ctx, {"seconds": args.days * 86400})
+        elapsed = time.perf_counter() - started
+        digest = hashlib.sha256()
+        count = 0
+        with ctx.store.read() as db:
+            for row in db.execute("SELECT d.customer_id, c.request_id, d.ts, d.outcome, "
+                                  "d.request FROM deliveries d JOIN campaigns c ON "
+                                  "c.id = d.campaign_id ORDER BY d.id"):
+                request = json.loads(row[4]) if row[4] else {}
+                digest.update(json.dumps([row[0], row[1], row[2], row[3],
+                                          request.get("body")]).encode())
+                count += 1
+        ctx.close()
+    return elapsed, digest.hexdigest(), count
+
+
+def virtual(args) -> None:
+    sink = Sink(MOESIM_SINK if args.sink == "moesim" else MINIMAL_SINK)
+    url = f"http://127.0.0.1:{sink.port}/_sim/sink/bench/v1/messages"
+    try:
+        runs = [virtual_run(args, url) for _ in range(2)]
+    finally:
+        sink.stop()
+    for n, (elapsed, digest, count) in enumerate(runs, 1):
+        print(f"run {n}: {args.users:,} users daily + {args.users:,} triggered (2 h delay), "
+              f"advanced {args.days} days: {count:,} sends in {elapsed:.1f} s "
+              f"({count / elapsed:,.0f} sends/s); delivery log sha256 {digest[:16]}")
+    print(f"delivery logs identical: {runs[0][1] == runs[1][1]} "
+          f"(target: < 10 s for 10k + 10k users over 30 days)")
+
+
+def realtime(args) -> None:
+    sink = Sink(MOESIM_SINK)
+    tmp = tempfile.mkdtemp()
+    env = {**os.environ, "MOESIM_WORKSPACE_ID": "BENCH", "MOESIM_DATA_API_KEY": "k"}
+    server = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", "0",
+                               "--db", os.path.join(tmp, "rt.db"), "--fixtures", "none",
+                               "--log-level", "WARNING"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env)
+    base = "http://127.0.0.1:" + re.search(r":(\d+)", server.stdout.readline()).group(1)
+    threading.Thread(target=server.stdout.read, daemon=True).start()  # keep the pipe drained
+    session = requests.Session()
+    try:
+        while True:
+            try:
+                if session.get(base + "/_sim/ready", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.02)
+        url = f"http://127.0.0.1:{sink.port}/_sim/sink/rt/v1/messages"
+        config = json.loads(json.dumps(COMPOSITE))
+        config["modules"][0]["params"]["request"]["url"] = url
+        app_id = session.post(base + "/api/apps", json={"name": "RT"}).json()["id"]
+        connector_id = session.post(f"{base}/api/apps/{app_id}/connectors", json=config).json()["id"]
+        connection_id = session.post(base + "/api/connections", json={
+            "connector_id": connector_id, "name": "rt",
+            "values": {"account_id": "ABC123", "account_key": "k"}}).json()["id"]
+        body = _body("rt", connector_id, connection_id, campaign_delivery_type="EVENT_TRIGGERED",
+                     trigger_condition={"included_filters": {"filter_operator": "or", "filters": [
+                         {"filter_type": "actions", "executed": True, "action_name": "Ping",
+                          "attributes": {"filter_operator": "and", "filters": []}}]},
+                         "trigger_delay_type": "ASAP"})
+        body["campaign_content"]["content"]["connected_app"]["inputs"]["message"] = \
+            "{{EventAttribute['n']}}"
+        assert session.post(base + "/api/campaigns", json=body).status_code == 201
+        auth = {"Authorization": "Basic " + base64.b64encode(b"BENCH:k").decode()}
+        session.post(f"{base}/v1/customer/BENCH", headers=auth, json={
+            "type": "customer", "customer_id": "rt", "attributes": {"acme_id": "+91"}})
+        posted = {}
+        for n in range(args.events):
+            posted[str(n)] = time.time()
+            session.post(f"{base}/v1/event/BENCH", headers=auth, json={
+                "type": "event", "customer_id": "rt",
+                "actions": [{"action": "Ping", "attributes": {"n": n}}]})
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            records = json.loads(sink.control("GET", "/_sim/sinks/rt")[1])["requests"]
+            if len(records) >= args.events:
+                break
+            time.sleep(0.2)
+        latencies = sorted(
+            (datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
+             - posted[r["json"]["text"]]) * 1000 for r in records if r["json"]["text"] in posted)
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(f"event -> request, ASAP trigger, {len(latencies):,} of {args.events:,} events: "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
+              f"(targets: p50 < 50 ms, p99 < 250 ms)")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        sink.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["virtual", "realtime"])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--sink", choices=["minimal", "moesim"], default="minimal")
+    args = parser.parse_args()
+    virtual(args) if args.mode == "virtual" else realtime(args)
+
+
+if __name__ == "__main__":
+    main()
