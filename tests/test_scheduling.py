@@ -246,3 +246,87 @@ def test_spec5_3_bad_schedules_are_422_with_paths(client, auth, partner):
     assert response.status_code == 422
     assert "trigger_condition.trigger_attr" in [e["path"] for e in response.json["errors"]]
     assert client.get("/api/campaigns").json["campaigns"] == []
+
+
+def _periodic(client, auth, partner, start, periodic, timezone=None, users=1):
+    for n in range(users):
+        _user(client, auth, f"u{n}")
+    ids = _connected_app(client, partner)
+    schedule = {"delivery_type": "AT_FIXED_TIME", "start_time": start,
+                "periodic_details": periodic}
+    if timezone:
+        schedule["timezone"] = timezone
+    created = client.post("/api/campaigns", json=_campaign(
+        *ids, campaign_delivery_type="PERIODIC", scheduling_details=schedule))
+    assert created.status_code == 201, created.json
+    return created.json["campaign_id"]
+
+
+def _sent_times(client):
+    return [d["time"] for d in client.get("/_sim/deliveries?limit=1000").json["deliveries"]]
+
+
+def test_spec5_3_monthly_30_and_31_send_once_on_the_last_day_of_february(client, auth, partner):
+    _periodic(client, auth, partner, "2027-01-30T10:00:00", {
+        "sending_frequency": "MONTHLY", "repeat_frequency": 1,
+        "repeat_on_date_of_month": [30, 31], "no_of_occurences": 5})
+    _advance(client, to="2027-04-01T00:00:00Z")
+    assert _sent_times(client) == ["2027-01-30T10:00:00.000Z", "2027-01-31T10:00:00.000Z",
+                                   "2027-02-28T10:00:00.000Z", "2027-03-30T10:00:00.000Z",
+                                   "2027-03-31T10:00:00.000Z"]
+
+
+def test_spec5_3_fourth_and_last_monday_once_fifth_saturday_skipped(client, auth, partner):
+    campaign_id = _periodic(client, auth, partner, "2026-12-01T09:00:00", {
+        "sending_frequency": "MONTHLY", "repeat_frequency": 1,
+        "repeat_on_days_of_week_for_month": [
+            {"week_granularity": "FOURTH", "repeat_on_days_of_week": ["MONDAY"]},
+            {"week_granularity": "LAST", "repeat_on_days_of_week": ["MONDAY"]},
+            {"week_granularity": "FIFTH", "repeat_on_days_of_week": ["SATURDAY"]}]})
+    upcoming = client.get(f"/api/campaigns/{campaign_id}/schedule?count=4").json["next"]
+    # Dec 2026: 4th Monday 28 = last Monday (once); no 5th Saturday. Jan 2027: 4th Mon 25 =
+    # last; 5th Saturday Jan 30. Feb 2027: 4th Monday 22 = last Monday; no 5th Saturday.
+    assert upcoming == ["2026-12-28T09:00:00.000Z", "2027-01-25T09:00:00.000Z",
+                        "2027-01-30T09:00:00.000Z", "2027-02-22T09:00:00.000Z"]
+    _advance(client, to="2027-01-26T00:00:00Z")
+    assert _sent_times(client) == ["2026-12-28T09:00:00.000Z", "2027-01-25T09:00:00.000Z"]
+
+
+def test_spec5_3_dst_spring_night_new_york_one_send(tmp_path, partner, auth):
+    from simulator.app import create_app
+    from simulator.core.settings import Settings
+
+    app = create_app(Settings(db=str(tmp_path / "d.db"), fixtures="none",
+                              workspace_id=WORKSPACE, data_api_key="K1", clock="virtual",
+                              start_time="2027-03-12T12:00:00Z"))
+    client = app.test_client()
+    try:
+        _periodic(client, auth, partner, "2027-03-13T02:30:00", {
+            "sending_frequency": "DAILY", "repeat_frequency": 1, "no_of_occurences": 3},
+            timezone="America/New_York")
+        _advance(client, to="2027-03-16T00:00:00Z")
+        # 02:30 EST, then 02:30 does not exist on 14 March (sent once at 03:30 EDT), then EDT
+        assert _sent_times(client) == ["2027-03-13T07:30:00.000Z", "2027-03-14T07:30:00.000Z",
+                                       "2027-03-15T06:30:00.000Z"]
+    finally:
+        app.extensions["moesim"].close()
+
+
+def test_spec5_3_dst_autumn_night_london_one_send(tmp_path, partner, auth):
+    from simulator.app import create_app
+    from simulator.core.settings import Settings
+
+    app = create_app(Settings(db=str(tmp_path / "l.db"), fixtures="none",
+                              workspace_id=WORKSPACE, data_api_key="K1", clock="virtual",
+                              start_time="2027-10-29T12:00:00Z"))
+    client = app.test_client()
+    try:
+        _periodic(client, auth, partner, "2027-10-30T01:30:00", {
+            "sending_frequency": "DAILY", "repeat_frequency": 1, "no_of_occurences": 3},
+            timezone="Europe/London")
+        _advance(client, to="2027-11-02T00:00:00Z")
+        # 01:30 BST; on 31 October 01:30 happens twice: one send, at the first (BST); then GMT
+        assert _sent_times(client) == ["2027-10-30T00:30:00.000Z", "2027-10-31T00:30:00.000Z",
+                                       "2027-11-01T01:30:00.000Z"]
+    finally:
+        app.extensions["moesim"].close()
