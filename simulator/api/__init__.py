@@ -7,7 +7,7 @@ import logging
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..core.errors import MoesimError
+from ..core.errors import BadRequest, MoesimError
 from ..services.context import Context
 
 log = logging.getLogger("moesim.api")
@@ -15,6 +15,14 @@ log = logging.getLogger("moesim.api")
 
 def context() -> Context:
     return current_app.extensions["moesim"]
+
+
+def json_body():
+    """The request's JSON body, or our 400 naming ``body``."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
+    return payload
 
 
 def register(app: Flask) -> None:

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..core.errors import BadRequest
 from ..services import campaigns, trial
-from . import context
+from . import context, json_body
 
 bp = Blueprint("campaigns", __name__, url_prefix="/api")
 
 
-def _json():
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
-    return payload
-
-
 @bp.post("/campaigns")
 def create_campaign():
-    return jsonify(campaigns.create(context(), _json())), 201
+    return jsonify(campaigns.create(context(), json_body())), 201
 
 
 @bp.get("/campaigns")
@@ -30,7 +22,7 @@ def list_campaigns():
 
 @bp.post("/campaigns/test")
 def test_campaign():
-    return jsonify(trial.send(context(), _json()))
+    return jsonify(trial.send(context(), json_body()))
 
 
 @bp.get("/campaigns/<campaign_id>")
@@ -40,12 +32,12 @@ def get_campaign(campaign_id: str):
 
 @bp.post("/campaigns/status")
 def change_status():
-    return jsonify(campaigns.change_status(context(), _json()))
+    return jsonify(campaigns.change_status(context(), json_body()))
 
 
 @bp.patch("/campaigns/<campaign_id>")
 def update_campaign(campaign_id: str):
-    return jsonify(campaigns.update(context(), campaign_id, _json()))
+    return jsonify(campaigns.update(context(), campaign_id, json_body()))
 
 
 @bp.get("/campaigns/<campaign_id>/schedule")

@@ -6,23 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, request
 
 from ..core.connector_schema import CONFIG_SCHEMA
-from ..core.errors import BadRequest
 from ..services import connected_apps, connections, oauth, oauth_configs
-from . import context
+from . import context, json_body
 
 bp = Blueprint("connected_apps", __name__, url_prefix="/api")
 
 
-def _json():
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
-    return payload
-
-
 @bp.post("/apps")
 def create_app():
-    return jsonify(connected_apps.create_app(context(), _json())), 201
+    return jsonify(connected_apps.create_app(context(), json_body())), 201
 
 
 @bp.get("/apps")
@@ -37,7 +29,7 @@ def get_app(app_id: int):
 
 @bp.post("/apps/<int:app_id>/connectors")
 def upload_connector(app_id: int):
-    return jsonify(connected_apps.upload_connector(context(), app_id, _json())), 201
+    return jsonify(connected_apps.upload_connector(context(), app_id, json_body())), 201
 
 
 @bp.get("/connectors/schema")
@@ -52,7 +44,7 @@ def get_connector(connector_id: int):
 
 @bp.put("/connectors/<int:connector_id>")
 def replace_connector(connector_id: int):
-    return jsonify(connected_apps.replace_connector(context(), connector_id, _json()))
+    return jsonify(connected_apps.replace_connector(context(), connector_id, json_body()))
 
 
 @bp.get("/connectors/<int:connector_id>/versions")
@@ -67,7 +59,7 @@ def connector_version(connector_id: int, version: int):
 
 @bp.post("/connections")
 def create_connection():
-    return jsonify(connections.create(context(), _json())), 201
+    return jsonify(connections.create(context(), json_body())), 201
 
 
 @bp.get("/connections")
@@ -92,7 +84,7 @@ def authorize_connection(connection_id: int):
 
 @bp.post("/oauth-configs")
 def create_oauth_config():
-    return jsonify(oauth_configs.create(context(), _json())), 201
+    return jsonify(oauth_configs.create(context(), json_body())), 201
 
 
 @bp.get("/oauth-configs")

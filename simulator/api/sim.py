@@ -6,12 +6,12 @@ import time
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..core.errors import BadRequest, NotReady
+from ..core.errors import NotReady
 from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
 from ..services import clock, control, engine, sinks
 from ..services import delivery_log
-from . import context
+from . import context, json_body
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
 
@@ -93,10 +93,7 @@ def sink_view(name: str):
 
 @bp.put("/sinks/<name>")
 def sink_configure(name: str):
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise BadRequest("body must be a JSON object", path="body")
-    return jsonify(sinks.configure(context(), name, payload))
+    return jsonify(sinks.configure(context(), name, json_body()))
 
 
 @bp.delete("/sinks/<name>")

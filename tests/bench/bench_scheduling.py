@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -36,7 +36,6 @@ from bench_transport import MINIMAL_SINK, MOESIM_SINK, Sink  # noqa: E402
 
 from simulator.app import create_context  # noqa: E402
 from simulator.core.settings import Settings  # noqa: E402
-from simulator.core.timestamps import from_ms  # noqa: E402
 from simulator.core.tracking import parse_event  # noqa: E402
 from simulator.services import (campaigns, clock, connected_apps, connections,  # noqa: E402
                                 importer, ingest, scheduling)
