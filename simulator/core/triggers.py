@@ -3,7 +3,7 @@
 and the secondary "has not executed B within T" condition decided when the delay matures.
 
 Pure: every time is an argument (epoch ms). Event-attribute filters use the §5.4 operator
-semantics of ``evaluation``; zone names are read by ``templating.zone``.
+semantics of ``evaluation``; zone names are read by ``template_filters.zone``.
 
 Decisions where the spec is silent ([I]; the README lists them):
 
@@ -19,7 +19,7 @@ Decisions where the spec is silent ([I]; the README lists them):
 - ``trigger_attr`` as an object is the anchor; as a string (V5's ``"If Action"``) it means the
   event itself. A relative trigger needs exactly one primary filter. Datetime anchors: ISO 8601,
   a ``datetime``, or a §5.3 Java-style string; numbers are not datetimes. Zone names go through
-  ``templating.zone`` (IST = India, EST = New York's local time); two-digit years pivot like
+  ``template_filters.zone`` (IST = India, EST = New York's local time); two-digit years pivot like
   Java's, 80 years before to 20 after the trigger time. Units: MINUTES, HOURS, DAYS = 24 h.
 - The delay is capped at 30 days. ``secondary_included_filters`` holds only "has not executed"
   ``actions`` filters (``executed: false``), needs a DELAY, and is judged on events in
@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
-from . import evaluation, templating
+from . import evaluation, template_filters
 from .connector_schema import DATA_TYPES, OPERATORS
 from .errors import FieldError
 from .http import HttpResult
@@ -74,7 +74,7 @@ JAVA_FORMATS = (
     "dd.MM.yyyy zzz",
 )
 # Java letter runs -> (strptime directive, regex). A zone (Z or zzz) is cut out of the text and
-# read by templating.zone: strptime's %Z knows only UTC/GMT and %z no abbreviations.
+# read by template_filters.zone: strptime's %Z knows only UTC/GMT and %z no abbreviations.
 _TOKENS = {
     "EEE": ("%a", r"[A-Za-z]{3}"), "MMM": ("%b", r"[A-Za-z]{3}"), "yyyy": ("%Y", r"\d{4}"),
     "yy": ("%y", r"\d{2}"), "MM": ("%m", r"\d{1,2}"), "dd": ("%d", r"\d{1,2}"),
@@ -384,7 +384,7 @@ def _java(pattern: str, text: str) -> datetime | None:
     zone = timezone.utc
     if "zone" in regex.groupindex:
         try:
-            zone = templating.zone(match["zone"])
+            zone = template_filters.zone(match["zone"])
         except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
             return None
         text = text[:match.start("zone")] + text[match.end("zone"):]
