@@ -9,7 +9,6 @@ from simulator.core.recurrence import (
     active_window,
     bts_fire,
     campaign_day,
-    check_schedule,
     fire_times,
     first_fire,
     is_active,
@@ -17,6 +16,7 @@ from simulator.core.recurrence import (
     parse_clock,
     user_timezone_fire,
 )
+from simulator.core.schedule_checks import check_schedule
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import recurrence, segments, triggers
+from . import recurrence, schedule_checks, segments, triggers
 from .errors import FieldError
 
 CONNECTED_APP, CONNECTOR = "CONNECTED_APP", "CONNECTOR"
@@ -79,7 +79,7 @@ def check_create(body: Any, now: datetime) -> list[FieldError]:
                                  "is required for channel CONNECTOR"))
     errors += segments.check(body.get("segmentation_details"))
     if delivery in DELIVERY_TYPES:
-        problems = recurrence.check_schedule(body.get("scheduling_details"), delivery, now)
+        problems = schedule_checks.check_schedule(body.get("scheduling_details"), delivery, now)
         errors += problems
         kind = (body.get("scheduling_details") or {}).get("delivery_type")
         if not problems and (delivery, kind) not in RUNNABLE:

@@ -18,7 +18,7 @@ How a schedule is read:
   which the caller keeps (``fired_count``), so occurrences missed before creation do not
   count.
 
-Functions other than ``check_schedule`` expect a body that passed it and raise
+The functions here expect a body that passed ``schedule_checks.check_schedule`` and raise
 ``ValueError`` otherwise.
 """
 
@@ -33,9 +33,6 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as rr
 
-from .errors import FieldError
-from .timestamps import iso
-
 ONE_TIME, PERIODIC, EVENT_TRIGGERED = "ONE_TIME", "PERIODIC", "EVENT_TRIGGERED"
 ASAP, AT_FIXED_TIME = "ASAP", "AT_FIXED_TIME"
 SEND_IN_BTS, SEND_IN_USER_TIMEZONE = "SEND_IN_BTS", "SEND_IN_USER_TIMEZONE"
@@ -49,8 +46,6 @@ WEEKDAYS = {"MONDAY": rr.MO, "TUESDAY": rr.TU, "WEDNESDAY": rr.WE, "THURSDAY": r
             "FRIDAY": rr.FR, "SATURDAY": rr.SA, "SUNDAY": rr.SU}
 # FIFTH is not in the API's enum; the UI offers it (spec §5.3 "a missing fifth Saturday").
 GRANULARITY = {"FIRST": 1, "SECOND": 2, "THIRD": 3, "FOURTH": 4, "FIFTH": 5, "LAST": -1}
-NOT_AVAILABLE_POLICIES = ("send_at_start_time", "send_at_app_bts", "do_not_send")
-OUTSIDE_WINDOW_POLICIES = ("send_at_window_end", "send_at_start_time", "do_not_send")
 # The UTC offsets in use (Etc/GMT+12 .. Pacific/Kiritimati): nobody's wall clock is further
 # ahead than MAX_UTC_OFFSET.
 MIN_UTC_OFFSET, MAX_UTC_OFFSET = timedelta(hours=-12), timedelta(hours=14)
@@ -61,9 +56,9 @@ _CLOCK_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(?:([ap])\.?m\.?
                        re.IGNORECASE)
 
 
-# ---- reading values (one reader each, shared by validation and computation) -------------
+# ---- reading values (one reader each, shared with schedule_checks) ----------------------
 
-def _zone(scheduling: dict) -> ZoneInfo | timezone:
+def schedule_zone(scheduling: dict) -> ZoneInfo | timezone:
     name = scheduling.get("timezone")
     if name is None:
         return UTC
@@ -75,7 +70,7 @@ def _zone(scheduling: dict) -> ZoneInfo | timezone:
         raise ValueError(f"{name!r} is not a known IANA time zone") from None
 
 
-def _wall(value: Any, zone: ZoneInfo | timezone) -> datetime:
+def wall_clock(value: Any, zone: ZoneInfo | timezone) -> datetime:
     """A date-time string as a naive wall clock in ``zone``, to the second."""
     if not isinstance(value, str) or not _WALL_RE.match(value.strip()):
         raise ValueError("must be an ISO 8601 date-time such as '2026-07-15T09:00:00'")
@@ -102,7 +97,7 @@ def parse_clock(value: Any) -> time:
     raise ValueError("must be a clock time such as '6:43 am' or '18:43'")
 
 
-def _to_utc(wall: datetime, zone: ZoneInfo | timezone) -> datetime:
+def to_utc(wall: datetime, zone: ZoneInfo | timezone) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: see the module docstring
 
 
@@ -110,138 +105,8 @@ def _wall_of(instant: datetime, zone: ZoneInfo | timezone) -> datetime:
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-# ---- validation -------------------------------------------------------------------------
-
-def check_schedule(scheduling: Any, campaign_delivery_type: str, now: datetime,
-                   path: str = "scheduling_details") -> list[FieldError]:
-    """Every problem in ``scheduling_details``, each with its JSON path."""
-    if not isinstance(scheduling, dict):
-        return [FieldError(path, "is required (an object)")]
-    errors: list[FieldError] = []
-
-    def fail(key: str, message: str) -> None:
-        errors.append(FieldError(f"{path}.{key}", message))
-
-    kind = scheduling.get("delivery_type")
-    allowed = ALLOWED.get(campaign_delivery_type, SCHEDULE_TYPES)
-    if kind not in allowed:
-        kind = None  # no checks that hang on a delivery type we reject
-        fail("delivery_type", f"must be one of {', '.join(allowed)}"
-             + (f" for {campaign_delivery_type} campaigns" if allowed != SCHEDULE_TYPES else ""))
-    try:
-        zone, zone_known = _zone(scheduling), True
-    except ValueError as problem:
-        fail("timezone", str(problem))
-        zone, zone_known = UTC, False
-    instants: dict[str, datetime] = {}
-    for key in ("start_time", "expiry_time"):
-        if scheduling.get(key) is not None:
-            try:
-                instants[key] = _to_utc(_wall(scheduling[key], zone), zone)
-            except ValueError as problem:
-                fail(key, str(problem))
-    start, expiry = instants.get("start_time"), instants.get("expiry_time")
-    if scheduling.get("start_time") is None and kind in SCHEDULE_TYPES and kind != ASAP \
-            and campaign_delivery_type != EVENT_TRIGGERED:
-        fail("start_time", f"is required for delivery_type {kind}")
-    if zone_known and start and start < now and campaign_delivery_type == ONE_TIME \
-            and kind in (AT_FIXED_TIME, SEND_IN_BTS):
-        fail("start_time", f"is in the past ({iso(start)}; now is {iso(now)})")
-    if zone_known and expiry and start and expiry <= start:
-        fail("expiry_time", "must be after start_time")
-    elif zone_known and expiry and expiry < now and campaign_delivery_type != ONE_TIME:
-        fail("expiry_time", f"is in the past ({iso(expiry)}; now is {iso(now)})")
-
-    periodic = scheduling.get("periodic_details")
-    if campaign_delivery_type == PERIODIC:
-        if isinstance(periodic, dict):
-            _check_periodic(periodic, f"{path}.periodic_details", errors)
-        else:
-            fail("periodic_details", "is required (an object) for PERIODIC campaigns")
-    elif periodic not in (None, {}) and campaign_delivery_type in ALLOWED:
-        fail("periodic_details", "applies only to PERIODIC campaigns")
-    if kind == SEND_IN_BTS:
-        _check_bts(scheduling.get("bts_details"), f"{path}.bts_details", errors)
-    if kind == SEND_IN_USER_TIMEZONE:
-        details = scheduling.get("user_timezone_details")
-        where = f"{path}.user_timezone_details"
-        if not isinstance(details, dict):
-            errors.append(FieldError(where, "is required (an object) for SEND_IN_USER_TIMEZONE"))
-        else:
-            for key in ("send_in_user_timezone", "send_if_user_timezone_has_passed"):
-                if details.get(key) is not None and not isinstance(details[key], bool):
-                    errors.append(FieldError(f"{where}.{key}", "must be true or false"))
-    return errors
-
-
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_weekdays(value: Any, where: str, errors: list[FieldError], required: bool) -> None:
-    if value is None or value == []:
-        if required:
-            errors.append(FieldError(where, "is required (a non-empty list of weekdays)"))
-    elif not isinstance(value, list):
-        errors.append(FieldError(where, "must be a list of weekdays (MONDAY ... SUNDAY)"))
-    else:
-        errors += [FieldError(f"{where}[{i}]", f"must be one of {', '.join(WEEKDAYS)}")
-                   for i, day in enumerate(value) if day not in WEEKDAYS]
-
-
-def _check_periodic(periodic: dict, where: str, errors: list[FieldError]) -> None:
-    frequency = periodic.get("sending_frequency")
-    if frequency not in FREQUENCIES:
-        errors.append(FieldError(f"{where}.sending_frequency",
-                                 f"is required: one of {', '.join(FREQUENCIES)}"))
-    for key in ("repeat_frequency", "no_of_occurences"):
-        value = periodic.get(key)
-        if value is not None and not (_is_int(value) and value >= 1):
-            errors.append(FieldError(f"{where}.{key}", "must be an integer >= 1"))
-    applies = {"repeat_on_date_of_month": ("MONTHLY",),
-               "repeat_on_days_of_week": ("WEEKLY", "MONTHLY"),
-               "repeat_on_days_of_week_for_month": ("MONTHLY",)}
-    for key, frequencies in applies.items():
-        value = periodic.get(key)
-        if value in (None, []):
-            continue
-        if frequency in FREQUENCIES and frequency not in frequencies:
-            errors.append(FieldError(f"{where}.{key}",
-                                     f"applies only to {' and '.join(frequencies)} schedules"))
-        elif key == "repeat_on_days_of_week":
-            _check_weekdays(value, f"{where}.{key}", errors, required=False)
-        elif not isinstance(value, list):
-            errors.append(FieldError(f"{where}.{key}", "must be a list"))
-        elif key == "repeat_on_date_of_month":
-            errors += [FieldError(f"{where}.{key}[{i}]", "must be a day of the month, 1-31")
-                       for i, day in enumerate(value) if not (_is_int(day) and 1 <= day <= 31)]
-        else:
-            for i, item in enumerate(value):
-                at = f"{where}.{key}[{i}]"
-                if not isinstance(item, dict):
-                    errors.append(FieldError(at, "must be an object"))
-                    continue
-                if item.get("week_granularity") not in GRANULARITY:
-                    errors.append(FieldError(f"{at}.week_granularity",
-                                             f"must be one of {', '.join(GRANULARITY)}"))
-                _check_weekdays(item.get("repeat_on_days_of_week"),
-                                f"{at}.repeat_on_days_of_week", errors, required=True)
-
-
-def _check_bts(details: Any, where: str, errors: list[FieldError]) -> None:
-    if not isinstance(details, dict):
-        errors.append(FieldError(where, "is required (an object) for SEND_IN_BTS"))
-        return
-    try:
-        parse_clock(details.get("window_end_time"))
-    except ValueError as problem:
-        errors.append(FieldError(f"{where}.window_end_time", str(problem)))
-    for key, policies in (("if_user_bts_is_not_available", NOT_AVAILABLE_POLICIES),
-                          ("if_user_bts_outside_time_window", OUTSIDE_WINDOW_POLICIES)):
-        if details.get(key) is not None and details[key] not in policies:
-            errors.append(FieldError(f"{where}.{key}", f"must be one of {', '.join(policies)}"))
-    if details.get("send_in_bts") is not None and not isinstance(details["send_in_bts"], bool):
-        errors.append(FieldError(f"{where}.send_in_bts", "must be true or false"))
 
 
 # ---- periodic and one-time fire times -----------------------------------------------------
@@ -256,14 +121,14 @@ class _Plan:
 
 
 def _plan(scheduling: dict) -> _Plan:
-    zone = _zone(scheduling)
-    start_wall = _wall(scheduling["start_time"], zone)
+    zone = schedule_zone(scheduling)
+    start_wall = wall_clock(scheduling["start_time"], zone)
     expiry = scheduling.get("expiry_time")
-    expiry = None if expiry is None else _to_utc(_wall(expiry, zone), zone)
+    expiry = None if expiry is None else to_utc(wall_clock(expiry, zone), zone)
     periodic = scheduling.get("periodic_details")
     if not isinstance(periodic, dict) or not periodic:
-        return _Plan(zone, _to_utc(start_wall, zone), expiry, None, None)
-    return _Plan(zone, _to_utc(start_wall, zone), expiry, _rule(periodic, start_wall),
+        return _Plan(zone, to_utc(start_wall, zone), expiry, None, None)
+    return _Plan(zone, to_utc(start_wall, zone), expiry, _rule(periodic, start_wall),
                  periodic.get("no_of_occurences"))
 
 
@@ -299,7 +164,7 @@ def _occurrences(plan: _Plan, after: datetime | None = None,
         walls = plan.rule.xafter(_wall_of(after, plan.zone) - timedelta(days=2), inc=True)
     last = None
     for wall in walls:
-        fire = _to_utc(wall, plan.zone)
+        fire = to_utc(wall, plan.zone)
         if fire < plan.start or (last and fire <= last) or \
                 (after and (fire < after if inclusive else fire <= after)):
             continue
@@ -325,7 +190,7 @@ def first_fire(scheduling: dict, delivery_type: str, now: datetime) -> datetime 
     if delivery_type == PERIODIC:
         return next(_occurrences(plan, now, inclusive=True), None)
     if scheduling.get("delivery_type") == SEND_IN_USER_TIMEZONE:
-        return _to_utc(_wall_of(plan.start, plan.zone), timezone(MAX_UTC_OFFSET))
+        return to_utc(_wall_of(plan.start, plan.zone), timezone(MAX_UTC_OFFSET))
     return plan.start
 
 
@@ -358,17 +223,17 @@ def fire_times(scheduling: dict, count: int, after: datetime | None = None,
 
 def campaign_day(scheduling: dict, fire: datetime) -> date:
     """The date of ``fire`` in the campaign time zone (the ``on`` of the per-user variants)."""
-    return fire.astimezone(_zone(scheduling)).date()
+    return fire.astimezone(schedule_zone(scheduling)).date()
 
 
 def active_window(scheduling: dict) -> tuple[datetime | None, datetime | None]:
     """An event-triggered campaign's active window: start_time and expiry_time, either open."""
-    zone = _zone(scheduling)
+    zone = schedule_zone(scheduling)
     start, end = scheduling.get("start_time"), scheduling.get("expiry_time")
     if scheduling.get("delivery_type") == ASAP:
         start = None  # active from creation
-    return (None if start is None else _to_utc(_wall(start, zone), zone),
-            None if end is None else _to_utc(_wall(end, zone), zone))
+    return (None if start is None else to_utc(wall_clock(start, zone), zone),
+            None if end is None else to_utc(wall_clock(end, zone), zone))
 
 
 def is_active(scheduling: dict, now: datetime) -> bool:
@@ -379,8 +244,8 @@ def is_active(scheduling: dict, now: datetime) -> bool:
 # ---- one-time per-user variants -------------------------------------------------------
 
 def _send_day_start(scheduling: dict, on: date | None) -> tuple[ZoneInfo | timezone, datetime]:
-    zone = _zone(scheduling)
-    wall = _wall(scheduling["start_time"], zone)
+    zone = schedule_zone(scheduling)
+    wall = wall_clock(scheduling["start_time"], zone)
     return zone, wall if on is None else datetime.combine(on, wall.time())
 
 
@@ -393,10 +258,10 @@ def user_timezone_fire(scheduling: dict, user_offset_minutes: int | None, now: d
     is true, else not at all (None). ``on`` replaces start_time's date (periodic sends).
     """
     zone, wall = _send_day_start(scheduling, on)
-    if _is_int(user_offset_minutes) and MIN_UTC_OFFSET <= timedelta(
+    if is_int(user_offset_minutes) and MIN_UTC_OFFSET <= timedelta(
             minutes=user_offset_minutes) <= MAX_UTC_OFFSET:
         zone = timezone(timedelta(minutes=user_offset_minutes))
-    fire = _to_utc(wall, zone)
+    fire = to_utc(wall, zone)
     if fire >= now:
         return fire
     details = scheduling.get("user_timezone_details") or {}
@@ -426,12 +291,12 @@ def bts_fire(scheduling: dict, user_best_hour: int | None, app_best_hour: int | 
     """
     details = scheduling["bts_details"]
     zone, start_wall = _send_day_start(scheduling, on)
-    start = _to_utc(start_wall, zone)
+    start = to_utc(start_wall, zone)
     end_wall = datetime.combine(start_wall.date(), parse_clock(details["window_end_time"]))
-    end = _to_utc(end_wall if end_wall > start_wall else end_wall + timedelta(days=1), zone)
+    end = to_utc(end_wall if end_wall > start_wall else end_wall + timedelta(days=1), zone)
 
     def usable(hour: Any) -> bool:
-        return _is_int(hour) and 0 <= hour <= 23
+        return is_int(hour) and 0 <= hour <= 23
 
     hour = user_best_hour if usable(user_best_hour) else None
     if hour is None:
@@ -441,7 +306,7 @@ def bts_fire(scheduling: dict, user_best_hour: int | None, app_best_hour: int | 
         if policy != "send_at_app_bts" or not usable(app_best_hour):
             return max(start, now)
         hour = app_best_hour
-    fire = _to_utc(_best_hour_send(start_wall, hour), zone)
+    fire = to_utc(_best_hour_send(start_wall, hour), zone)
     if fire > end:
         policy = details.get("if_user_bts_outside_time_window") or "send_at_window_end"
         if policy == "do_not_send":
