@@ -26,18 +26,14 @@ from __future__ import annotations
 
 import operator as op
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from datetime import datetime, timezone
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 import orjson
-from dateutil.relativedelta import relativedelta
 
 from .connectors import FAILED_EVENT, SENT_EVENT
 from .http import HttpResult
-from .timestamps import epoch_to_ms, from_ms
+from .time_windows import UNITS, day_window, filter_zone, floor, instant, relative_window, shift
 
 # Spec §4.2 [C, S28]: Connector campaigns raise "Connector Sent" (event_code WEBHOOK_SENT).
 CONNECTOR_SENT_EVENT = "Connector Sent"
@@ -70,7 +66,7 @@ class _AnyHeader(tuple):
     """All header values, for a flat ``response_headers`` filter that names no header."""
 
 
-class _Context:
+class Context:
     __slots__ = ("result", "datetime_format", "now", "_body")
 
     def __init__(self, result: HttpResult, datetime_format: str | None, now: datetime):
@@ -107,7 +103,7 @@ def matches(criteria: dict, result: HttpResult, *, datetime_format: str | None,
     """Whether ``result`` satisfies one response entry's ``evaluation_criteria``."""
     if result.status is None:
         return False
-    context = _Context(result, datetime_format, now)
+    context = Context(result, datetime_format, now)
     return _group(criteria, context, context)
 
 
@@ -118,7 +114,7 @@ def evaluate(responses: list[dict], result: HttpResult, *, now: datetime,
     events: list[CreatedEvent] = []
     matched: list[int] = []
     if result.status is not None:
-        context = _Context(result, None, now)  # one context: the body is parsed once
+        context = Context(result, None, now)  # one context: the body is parsed once
         for index, entry in enumerate(responses):
             context.datetime_format = entry.get("datetime_format")
             if not _group(entry.get("evaluation_criteria") or {}, context, context):
@@ -155,29 +151,29 @@ def _create_event(config: dict, render: Callable[[str], str]) -> CreatedEvent:
 
 # -- filter tree ------------------------------------------------------------------------------
 
-def _group(criteria: dict, container: Any, context: _Context) -> bool:
+def _group(criteria: dict, container: Any, context: Context) -> bool:
     """``container`` is the context itself at the top level, else a JSON value or headers."""
     want = criteria.get("filter_operator") == "or"  # `or` stops at the first True, `and` False
     for item in criteria.get("filters") or ():
         value = context.source(item) if container is context else \
-            _lookup(container, item.get("name", ""))
+            lookup(container, item.get("name", ""))
         if _filter(item, value, context) is want:
             return want
     return not want
 
 
-def _filter(item: dict, value: Any, context: _Context) -> bool:
+def _filter(item: dict, value: Any, context: Context) -> bool:
     data_type = item.get("data_type")
     if data_type == "object":
         result = _group(item, value, context)
     elif type(value) is _AnyHeader:
-        result = any(_leaf(item, data_type, v, context) for v in value)
+        result = any(leaf(item, data_type, v, context) for v in value)
     else:
-        result = _leaf(item, data_type, value, context)
+        result = leaf(item, data_type, value, context)
     return result != bool(item.get("negate", False))
 
 
-def _lookup(container: Any, name: str) -> Any:
+def lookup(container: Any, name: str) -> Any:
     if type(container) is _HeaderMap:
         return container.get(name.lower(), _MISSING)
     if type(container) is dict and name in container:
@@ -193,7 +189,7 @@ def _lookup(container: Any, name: str) -> Any:
     return node
 
 
-def _leaf(item: dict, data_type: str, value: Any, context: _Context) -> bool:
+def leaf(item: dict, data_type: str, value: Any, context: Context) -> bool:
     if value is _MISSING or value is None:
         return False
     operator = item.get("operator")
@@ -209,7 +205,7 @@ def _listed(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _number(value: Any) -> float | int | None:
+def number(value: Any) -> float | int | None:
     if type(value) in (int, float):
         return value
     if type(value) is str:
@@ -243,7 +239,7 @@ def _folded(item: dict, values: list) -> list[str]:
     return texts if item.get("case_sensitive", False) else [t.casefold() for t in texts]
 
 
-def _string(item: dict, operator: str, value: Any, context: _Context) -> bool:
+def _string(item: dict, operator: str, value: Any, context: Context) -> bool:
     test = _STRING_TESTS.get(operator)
     if type(value) is not str or test is None:
         return False
@@ -253,49 +249,49 @@ def _string(item: dict, operator: str, value: Any, context: _Context) -> bool:
 
 
 def _in_bounds(item: dict, operator: str, x: float) -> bool:
-    bound = _number(item.get("value"))
+    bound = number(item.get("value"))
     if bound is None:
         return False
     if operator == "lessThan":
         return x < bound
     if operator == "greaterThan":
         return x > bound
-    upper = _number(item.get("value1"))
+    upper = number(item.get("value1"))
     return upper is not None and bound <= x <= upper  # spec §2.7: value <= x <= value1
 
 
-def _double(item: dict, operator: str, value: Any, context: _Context) -> bool:
-    x = _number(value)  # None for bools too: JSON true is not 1 here
+def _double(item: dict, operator: str, value: Any, context: Context) -> bool:
+    x = number(value)  # None for bools too: JSON true is not 1 here
     if x is None:
         return False
     if operator in ("in", "is"):
         wanted = item.get("value")
         if type(wanted) is not list:
-            return x == _number(wanted)
-        return any(x == _number(v) for v in wanted)
+            return x == number(wanted)
+        return any(x == number(v) for v in wanted)
     return operator in _BOUNDS and _in_bounds(item, operator, x)
 
 
-def _bool(item: dict, operator: str, value: Any, context: _Context) -> bool:
+def _bool(item: dict, operator: str, value: Any, context: Context) -> bool:
     x, wanted = _boolean(value), _boolean(item.get("value"))
     return operator == "is" and x is not None and x is wanted
 
 
-def _array(item: dict, operator: str, value: Any, context: _Context, *,
+def _array(item: dict, operator: str, value: Any, context: Context, *,
            numbers: bool) -> bool:
     if type(value) is not list or not value:
         return False
     all_of = item.get("array_filter_type") == "all_of"
     if operator in _BOUNDS:
-        xs = [_number(v) for v in value] if numbers else []
+        xs = [number(v) for v in value] if numbers else []
         passes = [x is not None and _in_bounds(item, operator, x) for x in xs]
         return bool(passes) and (all(passes) if all_of else any(passes))
     wanted = _listed(item.get("value"))
     if numbers:
         if operator not in ("in", "is"):
             return False
-        elements = {_number(v) for v in value} - {None}
-        hits = [_number(w) in elements for w in wanted]
+        elements = {number(v) for v in value} - {None}
+        hits = [number(w) in elements for w in wanted]
     else:
         test = _STRING_TESTS.get(operator)
         if test is None:
@@ -305,108 +301,45 @@ def _array(item: dict, operator: str, value: Any, context: _Context, *,
     return bool(hits) and (all(hits) if all_of else any(hits))
 
 
-# -- datetimes --------------------------------------------------------------------------------
+# -- datetimes (the values and windows are in time_windows) ----------------------------------
 
-_UNITS = {"hour": "hours", "hours": "hours", "day": "days", "days": "days",
-          "week": "weeks", "weeks": "weeks", "month": "months", "months": "months"}
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str | None) -> tzinfo | None:
-    if name is None:
-        return timezone.utc
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return None
-
-
-@lru_cache(maxsize=4096)
-def _parse_text(text: str, datetime_format: str | None, zone: tzinfo) -> datetime | None:
-    parsed = None
-    if datetime_format and "%" in datetime_format:
-        try:
-            parsed = datetime.strptime(text, datetime_format)
-        except ValueError:
-            pass
-    if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                parsed = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                return None
-    if parsed.tzinfo:
-        return parsed
-    # A literal Z in the pattern (the spec §2.9 example's "%Y-%m-%dT%H:%M:%SZ") still means UTC.
-    return parsed.replace(tzinfo=timezone.utc if text.endswith("Z") else zone)
-
-
-def _instant(value: Any, datetime_format: str | None, zone: tzinfo) -> datetime | None:
-    if type(value) is str:
-        return _parse_text(value, datetime_format, zone)
-    if type(value) in (int, float):
-        return from_ms(epoch_to_ms(value))
-    return None
-
-
-def _shift(moment: datetime, count: float, unit: str) -> datetime:
-    if unit == "months":
-        return moment + relativedelta(months=int(count))
-    return moment + timedelta(**{unit: count})
-
-
-def _floor(moment: datetime, unit: str) -> datetime:
-    if unit == "hours":
-        return moment.replace(minute=0, second=0, microsecond=0)
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit == "weeks":
-        return day - timedelta(days=day.weekday())  # Monday-start weeks (spec §5.4)
-    return day.replace(day=1) if unit == "months" else day
-
-
-def _window(item: dict, value: Any, now: datetime, context: _Context,
+def _window(item: dict, value: Any, now: datetime, context: Context,
             unit: str) -> tuple[datetime, datetime] | None:
     """The whole unit (a day for absolute values) that ``value`` designates, [start, end)."""
     value_type = item.get("value_type", "absolute")
     if value_type in ("relative_past", "relative_future"):
-        count = _number(value)
+        count = number(value)
         if count is None:
             return None
-        start = _floor(_shift(now, -count if value_type == "relative_past" else count, unit),
-                       unit)
-    else:
-        unit = "days"
-        moment = _instant(value, context.datetime_format, now.tzinfo)
-        if moment is None:
-            return None
-        start = _floor(moment.astimezone(now.tzinfo), unit)
-    return start, _shift(start, 1, unit)
+        return relative_window(now, -count if value_type == "relative_past" else count, unit)
+    moment = instant(value, context.datetime_format, now.tzinfo)
+    if moment is None:
+        return None
+    return day_window(moment, now.tzinfo)
 
 
-def _datetime(item: dict, operator: str, value: Any, context: _Context) -> bool:
-    zone = _zone(item.get("timezone"))
-    unit = _UNITS.get(item.get("period_unit") or "days")
+def _datetime(item: dict, operator: str, value: Any, context: Context) -> bool:
+    zone = filter_zone(item.get("timezone"))
+    unit = UNITS.get(item.get("period_unit") or "days")
     if zone is None or unit is None:
         return False
-    x = _instant(value, context.datetime_format, zone)
+    x = instant(value, context.datetime_format, zone)
     if x is None:
         return False
     now = context.now if context.now.tzinfo else context.now.replace(tzinfo=timezone.utc)
     now = now.astimezone(zone)
     if operator == "is":
-        return x == _instant(item.get("value"), context.datetime_format, zone)
+        return x == instant(item.get("value"), context.datetime_format, zone)
     if operator in ("inTheLast", "inTheNext"):
-        count = _number(item.get("value"))
+        count = number(item.get("value"))
         if count is None:
             return False
         if operator == "inTheLast":
-            return _floor(_shift(now, -count, unit), unit) <= x <= now
-        return now <= x < _shift(_floor(_shift(now, count, unit), unit), 1, unit)
+            return floor(shift(now, -count, unit), unit) <= x <= now
+        return now <= x < shift(floor(shift(now, count, unit), unit), 1, unit)
     if operator == "today":
-        start = _floor(now, "days")
-        return start <= x < _shift(start, 1, "days")
+        start = floor(now, "days")
+        return start <= x < shift(start, 1, "days")
     if operator in ("on", "in"):
         windows = [_window(item, v, now, context, unit) for v in _listed(item.get("value"))]
         return any(w is not None and w[0] <= x < w[1] for w in windows)
@@ -423,7 +356,7 @@ def _datetime(item: dict, operator: str, value: Any, context: _Context) -> bool:
     return False
 
 
-_CHECKS: dict[str, Callable[[dict, str, Any, _Context], bool]] = {
+_CHECKS: dict[str, Callable[[dict, str, Any, Context], bool]] = {
     "string": _string,
     "double": _double,
     "bool": _bool,

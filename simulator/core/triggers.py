@@ -256,8 +256,8 @@ def matching_trigger(trigger: dict, event_name: str, event_attributes: dict, *,
 def _action_matches(item: dict, name: str, attributes: dict, event_ms: int | None) -> bool:
     if item.get("action_name") != name:
         return False
-    context = None if event_ms is None else evaluation._Context(_NO_RESPONSE, None,
-                                                                from_ms(event_ms))
+    context = None if event_ms is None else evaluation.Context(_NO_RESPONSE, None,
+                                                               from_ms(event_ms))
     return _group_matches(item.get("attributes") or {}, attributes, context)
 
 
@@ -265,7 +265,7 @@ def _group_matches(group: dict, container: Any, context: Any) -> bool:
     filters = group.get("filters") or ()
     if not filters:
         return True
-    hits = (_attribute_matches(f, evaluation._lookup(container, f.get("name", "")), context)
+    hits = (_attribute_matches(f, evaluation.lookup(container, f.get("name", "")), context)
             for f in filters)
     return any(hits) if group.get("filter_operator") == "or" else all(hits)
 
@@ -278,11 +278,11 @@ def _attribute_matches(item: dict, value: Any, context: Any) -> bool:
             operator in _NEEDS_NOW or item.get("value_type", "absolute") != "absolute"):
         return False
     if context is None:  # absolute datetimes and the other types never read "now"
-        context = evaluation._Context(_NO_RESPONSE, None, from_ms(0))
-    positive = evaluation._leaf(item, data_type, value, context)
+        context = evaluation.Context(_NO_RESPONSE, None, from_ms(0))
+    positive = evaluation.leaf(item, data_type, value, context)
     if positive and data_type == "double" and operator == "between":
-        upper = evaluation._number(item.get("value1"))
-        positive = upper is None or evaluation._number(value) < upper  # §5.4: N1 <= v < N2
+        upper = evaluation.number(item.get("value1"))
+        positive = upper is None or evaluation.number(value) < upper  # §5.4: N1 <= v < N2
     return positive != bool(item.get("negate", False))
 
 
