@@ -1,0 +1,200 @@
+"""One socket to one origin: write a request's bytes, read the HTTP/1.x response.
+
+Bodies are framed by Content-Length, chunked or connection close; interim 1xx answers are
+skipped; only the first ``cap`` body bytes are kept, the rest read and dropped. Every read and
+write is bounded by the request's ``deadline`` (``time.perf_counter()``), past which it raises
+``TimeoutError``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import time
+
+from .wire import Wire
+
+MAX_HEAD_BYTES = 64 * 1024
+_READ_SIZE = 64 * 1024
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_BODYLESS_STATUSES = (204, 304)
+
+
+class Stale(Exception):
+    """A reused keep-alive connection was closed by the server before any response byte."""
+
+
+class BadResponse(Exception):
+    """What came back is not (a complete) HTTP/1.x response."""
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+class Connection:
+    """One socket to one origin; ``exchange`` writes a request and reads its response."""
+
+    __slots__ = ("buffer", "reused", "sock")
+
+    def __init__(self, origin: tuple[str, str, int], tls: ssl.SSLContext, deadline: float):
+        scheme, host, port = origin
+        sock = socket.create_connection((host, port), timeout=_remaining(deadline))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                sock.settimeout(_remaining(deadline))
+                sock = tls.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock, self.buffer, self.reused = sock, b"", False
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def exchange(self, wire: Wire, deadline: float, cap: int):
+        """(status, headers, body, keep_alive); ``Stale`` if a reused socket was dead."""
+        sock, reused = self.sock, self.reused
+        self.reused = True
+        sock.settimeout(_remaining(deadline))
+        try:
+            if len(wire.body) <= 16384:
+                sock.sendall(wire.head + wire.body)  # one segment for the usual small request
+            else:
+                sock.sendall(wire.head)
+                sock.sendall(wire.body)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            if reused:
+                raise Stale() from None
+            raise
+        while True:
+            status, headers, keep = self._read_head(deadline, reused)
+            if status >= 200 or status == 101:
+                break
+            reused = False  # an interim 1xx: bytes arrived, so the socket was alive
+        if (wire.method == "HEAD" or status < 200 or status in _BODYLESS_STATUSES):
+            body = b""
+        elif "transfer-encoding" in headers:
+            if headers["transfer-encoding"].rsplit(",", 1)[-1].strip().lower() == "chunked":
+                body = self._read_chunked(deadline, cap)
+            else:
+                body, keep = self._read_to_close(deadline, cap), False
+        elif "content-length" in headers:
+            lengths = {v.strip() for v in headers["content-length"].split(",")}
+            length = lengths.pop() if len(lengths) == 1 else ""
+            if not _DIGITS.fullmatch(length):
+                raise BadResponse(f"invalid Content-Length {headers['content-length']!r}")
+            body = self._read_exact(int(length), deadline, cap)
+        else:
+            body, keep = self._read_to_close(deadline, cap), False
+        if self.buffer or status == 101 or wire.close:
+            keep = False  # bytes past the response, or a protocol switch: reuse is unsafe
+        return status, headers, body, keep
+
+    def _recv(self, deadline: float) -> bytes:
+        self.sock.settimeout(_remaining(deadline))
+        return self.sock.recv(_READ_SIZE)
+
+    def _read_head(self, deadline: float, reused: bool):
+        buffer = self.buffer
+        while (end := _HEAD_END.search(buffer)) is None:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise BadResponse(f"response head over {MAX_HEAD_BYTES} bytes")
+            try:
+                data = self._recv(deadline)
+            except (ConnectionResetError, ConnectionAbortedError):
+                if reused and not buffer:
+                    raise Stale() from None
+                raise
+            if not data:
+                if reused and not buffer:
+                    raise Stale()
+                raise BadResponse("connection closed before a complete response head")
+            buffer += data
+        self.buffer = buffer[end.end():]
+        lines = buffer[:end.start()].decode("latin-1").split("\n")
+        version, _, rest = lines[0].rstrip("\r").partition(" ")
+        code = rest[:3]
+        if not (version.startswith("HTTP/1.") and _DIGITS.fullmatch(code) and len(code) == 3
+                and rest[3:4] in ("", " ")):
+            raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
+        headers: dict[str, str] = {}
+        name = None
+        for line in lines[1:]:
+            line = line.rstrip("\r")
+            if line[:1] in (" ", "\t") and name:  # obsolete line folding
+                headers[name] = f"{headers[name]} {line.strip()}"
+                continue
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise BadResponse(f"malformed response header line {line[:100]!r}")
+            name, value = name.strip().lower(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        connection = headers.get("connection", "").lower()
+        keep = ("keep-alive" in connection if version == "HTTP/1.0"
+                else "close" not in connection)
+        return int(code), headers, keep
+
+    def _read_exact(self, size: int, deadline: float, cap: int) -> bytes:
+        """``size`` bytes off the connection, of which the first ``cap`` are returned."""
+        buffer = self.buffer
+        if len(buffer) >= size:
+            self.buffer = buffer[size:]
+            return buffer[:min(size, cap)]
+        kept, stored, left = [buffer[:cap]], min(len(buffer), cap), size - len(buffer)
+        self.buffer = b""
+        while left:
+            data = self._recv(deadline)
+            if not data:
+                raise BadResponse(f"connection closed {left} bytes before the body's end")
+            if len(data) > left:
+                data, self.buffer = data[:left], data[left:]
+            left -= len(data)
+            if stored < cap:
+                kept.append(data[:cap - stored])
+                stored += len(kept[-1])
+        return b"".join(kept)
+
+    def _read_line(self, deadline: float) -> bytes:
+        while (end := self.buffer.find(b"\n")) < 0:
+            if len(self.buffer) > MAX_HEAD_BYTES:
+                raise BadResponse("chunked body line too long")
+            data = self._recv(deadline)
+            if not data:
+                raise BadResponse("connection closed inside a chunked body")
+            self.buffer += data
+        line, self.buffer = self.buffer[:end], self.buffer[end + 1:]
+        return line.rstrip(b"\r")
+
+    def _read_chunked(self, deadline: float, cap: int) -> bytes:
+        kept, stored = [], 0
+        while True:
+            size_text = self._read_line(deadline).split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise BadResponse(f"malformed chunk size {size_text[:40]!r}")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            kept.append(self._read_exact(size, deadline, cap - stored))
+            stored += len(kept[-1])
+            if self._read_line(deadline):
+                raise BadResponse("chunk not followed by CRLF")
+        while self._read_line(deadline):
+            pass  # trailer fields, ignored
+        return b"".join(kept)
+
+    def _read_to_close(self, deadline: float, cap: int) -> bytes:
+        kept, stored = [self.buffer[:cap]], min(len(self.buffer), cap)
+        self.buffer = b""
+        while data := self._recv(deadline):
+            if stored < cap:
+                kept.append(data[:cap - stored])
+                stored += len(kept[-1])
+        return b"".join(kept)

@@ -1,0 +1,200 @@
+"""``Transport``: sends over kept-alive connections, one pool of them per worker thread, with
+retries; ``send_all`` streams a batch through the workers in input order.
+"""
+
+from __future__ import annotations
+
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from ..core.http import CONNECTION_ERROR, INVALID_URL, TIMEOUT, HttpResult, OutboundRequest
+from .connection import BadResponse, Connection, Stale
+from .wire import Origin, Unsendable, to_wire
+
+MAX_BODY_BYTES = 64 * 1024  # of a response body: the first bytes kept, the rest read and dropped
+WINDOW_PER_WORKER = 4  # send_all: requests taken from the input ahead of the oldest unyielded one
+MAX_ORIGINS_PER_WORKER = 64  # kept-alive connections one worker holds, oldest closed first
+
+
+class _Batch:
+    """One ``send_all`` call: where its workers put results, and whether it was abandoned."""
+
+    __slots__ = ("cancelled", "results")
+
+    def __init__(self):
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.cancelled = False
+
+
+class Transport:
+    """Sends ``OutboundRequest``s over kept-alive connections; see the package docstring.
+
+    ``retries`` re-sends a request that got no response (other than ``INVALID_URL``) or a 5xx,
+    waiting ``retry_wait_s`` through ``sleep`` before each; the wait holds the worker.
+    ``elapsed_ms`` is the duration of the attempt whose result is returned.
+    """
+
+    def __init__(self, timeout_s: float = 5.0, concurrency: int = 16, retries: int = 0,
+                 retry_wait_s: float = 5.0, *, sleep: Callable[[float], object] = time.sleep,
+                 max_body_bytes: int = MAX_BODY_BYTES, ssl_context: ssl.SSLContext | None = None):
+        if timeout_s <= 0 or concurrency < 1 or retries < 0 or retry_wait_s < 0:
+            raise ValueError("timeout_s > 0, concurrency >= 1, retries >= 0, retry_wait_s >= 0")
+        self.timeout_s, self.concurrency = timeout_s, concurrency
+        self.retries, self.retry_wait_s = retries, retry_wait_s
+        self._sleep, self._cap = sleep, max_body_bytes
+        self._tls = ssl_context or ssl.create_default_context()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._pools: list[dict] = []  # every connection pool made, for close()
+        self._idle_pools: list[dict] = []  # pools lent to send() callers between calls
+        self._closed = False
+        self._origins: dict[str, Origin] = {}
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, request: OutboundRequest) -> HttpResult:
+        """Send one request (with retries) on the calling thread; safe from any thread."""
+        self._check_open()
+        try:
+            pool = self._idle_pools.pop()
+        except IndexError:
+            pool = self._new_pool()
+        try:
+            return self._send(pool, request)
+        finally:
+            self._idle_pools.append(pool)
+
+    def send_all(self, requests: Iterable[OutboundRequest]) -> Iterator[HttpResult]:
+        """Results in input order, ``concurrency`` requests in flight. The input is read
+        lazily, at most ``concurrency * WINDOW_PER_WORKER`` ahead of the last result yielded;
+        closing the iterator early skips the requests read but not yet sent."""
+        self._check_open()
+        self._start_workers()
+        batch, window, jobs = _Batch(), self.concurrency * WINDOW_PER_WORKER, self._jobs
+        arrived: dict[int, HttpResult | BaseException] = {}
+        source, taken, yielded = iter(requests), 0, 0
+        try:
+            while True:
+                while source is not None and taken - yielded < window:
+                    try:
+                        request = next(source)
+                    except StopIteration:
+                        source = None
+                        break
+                    jobs.put((batch, taken, request))
+                    taken += 1
+                if yielded == taken:
+                    return
+                while yielded not in arrived:
+                    index, outcome = batch.results.get()
+                    arrived[index] = outcome
+                outcome = arrived.pop(yielded)
+                yielded += 1
+                if isinstance(outcome, BaseException):
+                    raise outcome  # a bug in here, not a partner failing
+                yield outcome
+        finally:
+            batch.cancelled = True
+
+    def close(self) -> None:
+        """Stop the workers and close every kept-alive connection."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for _ in workers:
+            self._jobs.put(None)
+        for worker in workers:
+            worker.join(timeout=self.timeout_s * (self.retries + 1) + 1)
+        for pool in self._pools:
+            for connection in list(pool.values()):
+                connection.close()
+            pool.clear()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+
+    def _new_pool(self) -> dict:
+        pool: dict[tuple[str, str, int], Connection] = {}
+        with self._lock:
+            self._pools.append(pool)
+        return pool
+
+    def _start_workers(self) -> None:
+        with self._lock:
+            while len(self._workers) < self.concurrency:
+                worker = threading.Thread(target=self._work, daemon=True,
+                                          name=f"moesim-transport-{len(self._workers)}")
+                self._workers.append(worker)
+                worker.start()
+
+    def _work(self) -> None:
+        pool, jobs = self._new_pool(), self._jobs
+        while (job := jobs.get()) is not None:
+            batch, index, request = job
+            if batch.cancelled:
+                continue
+            try:
+                outcome = self._send(pool, request)
+            except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it
+                outcome = exc
+            batch.results.put((index, outcome))
+
+    def _send(self, pool: dict, request: OutboundRequest) -> HttpResult:
+        result = self._attempt(pool, request)
+        for _ in range(self.retries):
+            if not (result.status is None and result.error != INVALID_URL
+                    or result.status is not None and result.status >= 500):
+                break
+            self._sleep(self.retry_wait_s)
+            result = self._attempt(pool, request)
+        return result
+
+    def _attempt(self, pool: dict, request: OutboundRequest) -> HttpResult:
+        started = time.perf_counter()
+        try:
+            wire = to_wire(request, self._origins)
+        except Unsendable as exc:
+            return HttpResult(None, elapsed_ms=(time.perf_counter() - started) * 1000,
+                              error=INVALID_URL, detail=str(exc))
+        deadline = started + self.timeout_s
+        connection = pool.pop(wire.origin, None)
+        response = None
+        try:
+            if connection is not None:
+                try:
+                    response = connection.exchange(wire, deadline, self._cap)
+                except Stale:  # closed while idle: the server never read it, so resend
+                    connection.close()
+            if response is None:
+                connection = Connection(wire.origin, self._tls, deadline)
+                response = connection.exchange(wire, deadline, self._cap)
+        except Exception as exc:  # classified below; anything else is a bug, re-raised
+            if connection is not None:
+                connection.close()
+            elapsed = (time.perf_counter() - started) * 1000
+            if isinstance(exc, TimeoutError):
+                return HttpResult(None, elapsed_ms=elapsed, error=TIMEOUT,
+                                  detail=f"no response within {self.timeout_s:g} s")
+            if isinstance(exc, (OSError, BadResponse)):  # ssl.SSLError is an OSError
+                return HttpResult(None, elapsed_ms=elapsed, error=CONNECTION_ERROR,
+                                  detail=f"{type(exc).__name__}: {exc}")
+            raise
+        status, headers, body, keep = response
+        if keep:
+            pool[wire.origin] = connection
+            if len(pool) > MAX_ORIGINS_PER_WORKER:
+                pool.pop(next(iter(pool))).close()
+        else:
+            connection.close()
+        return HttpResult(status, headers, body, (time.perf_counter() - started) * 1000)
