@@ -17,7 +17,11 @@ def _layer(module: str) -> int:
 
 
 def _imports(path: Path):
-    module = "simulator." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    parts = ["simulator", *path.relative_to(PACKAGE).with_suffix("").parts]
+    package_init = parts[-1] == "__init__"
+    if package_init:
+        parts = parts[:-1]  # a package's __init__ is the package itself
+    module = ".".join(parts)
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -25,8 +29,9 @@ def _imports(path: Path):
                 yield module, alias.name
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = module.split(".")[: -node.level if path.name != "__init__.py" else
-                                         len(module.split(".")) - node.level + 1]
+                # ``from .x`` in a package's __init__ is relative to the package itself
+                base = parts[: len(parts) - node.level + 1] if package_init else \
+                    parts[: -node.level]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -58,3 +63,10 @@ def test_only_the_store_touches_sqlite():
              if "import sqlite3" in p.read_text() or re.search(
                  r"^(from|import) sqlite_utils", p.read_text(), re.M)]
     assert users and all(u.startswith("store/") for u in users), users
+
+
+def test_relative_imports_in_package_inits_resolve_to_the_package():
+    imports = dict(_imports(PACKAGE / "transport" / "__init__.py"))
+    assert imports.get("simulator.transport", "").startswith("simulator.transport")
+    resolved = {target for _, target in _imports(PACKAGE / "store" / "__init__.py")}
+    assert "simulator.store.database" in resolved
