@@ -42,17 +42,24 @@ def main() -> None:
     """moesim: a local MoEngage campaign simulator."""
 
 
+def _setting_flags(command):
+    """One ``--flag`` per declared setting, parsed by the setting's own parser."""
+    for setting in reversed(SETTINGS):
+        def convert(value, _param=None, _ctx=None, setting=setting):
+            if value is None:
+                return None
+            try:
+                return setting.parse(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
+        command = click.option("--" + setting.name.replace("_", "-"), setting.name,
+                               callback=lambda ctx, param, value, convert=convert: convert(value),
+                               help=_help(setting.name))(command)
+    return command
+
+
 @main.command()
-@click.option("--host", help=_help("host"))
-@click.option("--port", type=int, help=_help("port"))
-@click.option("--db", help=_help("db"))
-@click.option("--fixtures", help=_help("fixtures"))
-@click.option("--workspace-id", help=_help("workspace_id"))
-@click.option("--data-api-key", help=_help("data_api_key"))
-@click.option("--seed", type=int, help=_help("seed"))
-@click.option("--log-level", help=_help("log_level"))
-@click.option("--clock", type=click.Choice(["system", "virtual"]), help=_help("clock"))
-@click.option("--start-time", help=_help("start_time"))
+@_setting_flags
 def serve(**flags) -> None:
     """Run the simulator (one process: the scheduler must not be shared)."""
     from werkzeug.serving import make_server
