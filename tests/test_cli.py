@@ -155,3 +155,12 @@ def _small_bulk_load(original):
     def bulk_load(db, expected_rows):
         return original(db, max(expected_rows, 10_000_000))
     return bulk_load
+
+
+def test_serve_has_a_flag_per_setting_parsed_like_the_environment():
+    from simulator.core.settings import SETTINGS
+
+    help_text = CliRunner().invoke(main, ["serve", "--help"]).output
+    assert all("--" + s.name.replace("_", "-") in help_text for s in SETTINGS)
+    bad = CliRunner().invoke(main, ["serve", "--send-timeout-s", "soon"])
+    assert bad.exit_code == 2 and "--send-timeout-s" in bad.output
