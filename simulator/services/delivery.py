@@ -97,16 +97,18 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
 
 
 def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
-           event: dict | None) -> OutboundRequest:
-    """``event``: the triggering event's attributes (event-triggered sends only)."""
+           event: dict | None) -> tuple[OutboundRequest, dict | None]:
+    """The user's request, and (Connected Apps) the pass-1 campaign field values, which the
+    response actions render with again. ``event``: the triggering event's attributes
+    (event-triggered sends only)."""
     if plan.channel == rules.CONNECTED_APP:
         form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event)
         return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
-                                    attrs, event)
+                                    attrs, event), form
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
     return outbound.from_connector_content(renderer, plan.content, attrs, event,
-                                           oauth_token=plan.token)
+                                           oauth_token=plan.token), None
 
 
 class TokenUnavailable(Exception):
@@ -273,7 +275,8 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                ) -> tuple[list[tuple], tuple[list, dict]]:
     """``batch``: ``(row id, customer id, attrs)`` per user, or with a fourth item, the
     triggering event's attributes."""
-    ready: list[tuple[int, str, dict, dict | None, OutboundRequest]] = []
+    # (row id, customer id, attrs, event, (request, pass-1 form)) of users ready to send
+    ready: list[tuple[int, str, dict, dict | None, tuple]] = []
     rows: list[tuple] = []
     campaign_id = plan.campaign["id"]
     for row_id, cid, attrs, *trigger in batch:
@@ -293,25 +296,24 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                          now_ms))
     event_rows: list = []
     catalogue: dict = {}
-    results = list(transport.send_all(request for *_, request in ready))
+    results = list(transport.send_all(built[0] for *_, built in ready))
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, results)
-    for (row_id, cid, attrs, event, request), result in zip(ready, results):
-        outcome, render_failed = _judge(plan, renderer, attrs, event, result, now)
+    for (row_id, cid, attrs, event, (request, form)), result in zip(ready, results):
+        outcome, render_failed = _judge(plan, renderer, attrs, event, form, result, now)
         sent = outcome.sent and not outcome.failed
         reason = None if sent else (render_failed or _reason(result))
         rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
                      result.status, _request_record(request, plan.secrets),
                      _response_record(result, plan.secrets), round(result.elapsed_ms, 2),
                      now_ms))
-        for event in outcome.events:
-            attributes = {**event.attributes, **plan.standard}
-            tracked = TrackedEvent(cid, event.name, now_ms, attributes, {})
-            event_rows.append(tracked.row())
+        for made in outcome.events:
+            attributes = {**made.attributes, **plan.standard}
+            event_rows.append(TrackedEvent(cid, made.name, now_ms, attributes, {}).row())
             for key, value in attributes.items():
                 kind = attributes_.typed(value)[1]
                 if kind:
-                    catalogue.setdefault(("event", event.name, key), kind)
+                    catalogue.setdefault(("event", made.name, key), kind)
     return rows, (event_rows, catalogue)
 
 
@@ -325,21 +327,19 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
     ready, results = list(ready), list(results)
     retried = [(*ready[i][:4], _build(plan, renderer, ready[i][2], ready[i][3])) for i in again]
     for i, entry, result in zip(again, retried,
-                                transport.send_all(entry[4] for entry in retried)):
+                                transport.send_all(entry[4][0] for entry in retried)):
         ready[i], results[i] = entry, result
     return ready, results
 
 
-def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, result: HttpResult, now
-           ) -> tuple[evaluation.Outcome, str | None]:
+def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, form: dict | None,
+           result: HttpResult, now) -> tuple[evaluation.Outcome, str | None]:
     if plan.channel != rules.CONNECTED_APP:
         return evaluation.connector_outcome(result), None
     context: dict[str, Any] = {}
 
     def render(source: str) -> str:
         if not context:
-            form = templating.render_campaign_values(renderer, plan.campaign_values, attrs,
-                                                     event)
             context.update(renderer.context(attrs, event, plan.app_form, form))
         return renderer.render(source, context)
 
