@@ -30,8 +30,7 @@ from bench_transport import MINIMAL_SINK, MOESIM_SINK, Sink  # noqa: E402
 
 from simulator.app import create_context  # noqa: E402
 from simulator.core.settings import Settings  # noqa: E402
-from simulator.services import (campaigns, connected_apps, connections, engine,  # noqa: E402
-                                importer)
+from simulator.services import campaigns, connected_apps, connections, engine, importer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSITE = json.loads((ROOT / "tests" / "data" / "connectors" / "composite.json").read_text())

@@ -1,7 +1,10 @@
 """Render cost per user: pass 1 + pass 2 for the composite config, and a connector campaign."""
-import json, time
+import json
+import time
 from datetime import datetime, timezone
-from simulator.core import templating as t, outbound as o
+
+from simulator.core import outbound as o
+from simulator.core import templating as t
 
 config = json.load(open("/work/main/tests/data/connectors/composite.json"))
 request, auth = config["modules"][0]["params"]["request"], config["auth"]

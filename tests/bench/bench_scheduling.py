@@ -37,8 +37,15 @@ from bench_transport import MINIMAL_SINK, MOESIM_SINK, Sink  # noqa: E402
 from simulator.app import create_context  # noqa: E402
 from simulator.core.settings import Settings  # noqa: E402
 from simulator.core.tracking import parse_event  # noqa: E402
-from simulator.services import (campaigns, clock, connected_apps, connections,  # noqa: E402
-                                importer, ingest, scheduling)
+from simulator.services import (  # noqa: E402
+    campaigns,
+    clock,
+    connected_apps,
+    connections,
+    importer,
+    ingest,
+    scheduling,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSITE = json.loads((ROOT / "tests" / "data" / "connectors" / "composite.json").read_text())
@@ -179,7 +186,7 @@ def realtime(args) -> None:
                 "actions": [{"action": "Ping", "attributes": {"n": n}}]})
         deadline = time.time() + 60
         while time.time() < deadline:
-            records = json.loads(sink.control("GET", "/_sim/sinks/rt")[1])["requests"]
+            records = json.loads(sink.request("GET", "/_sim/sinks/rt")[1])["requests"]
             if len(records) >= args.events:
                 break
             time.sleep(0.2)

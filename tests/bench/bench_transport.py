@@ -19,18 +19,15 @@ responder (fixed 200, nothing recorded) to show what the transport itself can pu
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import resource
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import requests
+from processes import Server  # the bench folder is on sys.path when a bench runs
 
 from simulator.core.http import OutboundRequest
 from simulator.transport import Transport
@@ -77,53 +74,21 @@ def body(n: int) -> bytes:
     }).encode()
 
 
-class Sink:
-    """``moesim sink`` in a subprocess; its first output line names its port."""
+class Sink(Server):
+    """``moesim sink`` (or the minimal responder) in a subprocess."""
 
     def __init__(self, argv: list[str]):
+        super().__init__("the sink", argv)
         self.recording = argv is MOESIM_SINK
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        first = self.proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
-        if not match:
-            self.stop()
-            raise RuntimeError(f"the sink did not start: {first}{self.proc.stdout.read()}")
-        self.port = int(match.group(1))
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def control(self, method: str, path: str) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            connection.request(method, path)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
 
     def served(self) -> int | str:
         if not self.recording:
             return "-"
-        return json.loads(self.control("GET", "/_sim/sinks/bench")[1])["served"]
+        return json.loads(self.request("GET", "/_sim/sinks/bench")[1])["served"]
 
     def forget(self) -> None:
         if self.recording:
-            self.control("DELETE", "/_sim/sinks/bench")
-
-    def cpu_seconds(self) -> float | None:
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.request("DELETE", "/_sim/sinks/bench")
 
 
 def own_cpu() -> float:
