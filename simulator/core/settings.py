@@ -35,6 +35,15 @@ def _port(text: str) -> int:
     return port
 
 
+def _zone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone: {text!r}") from None
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -57,6 +66,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Workspace id (MoEngage app id): the Data API path segment and Basic-auth user."),
     Setting("data_api_key", "moesim-data-api-key", str,
             "Data API key: the Basic-auth password of the Data API."),
+    Setting("report_api_key", "", str,
+            "Campaign-report API key of the stats/search APIs (empty: the Data API key)."),
+    Setting("app_timezone", "UTC", _zone,
+            "The app (workspace) time zone: segment date windows and stats dates are read in it."),
     Setting("seed", 0, int, "Seed for every random choice (sink `fail_rate`, ...), so runs repeat."),
     Setting("log_level", "INFO", str, "Python log level of the server."),
     Setting("clock", "system", str,
@@ -102,6 +115,7 @@ class _SettingsBase:
         """The settings safe to show: the Data API key is a secret."""
         shown = dataclasses.asdict(self)
         shown["data_api_key"] = "********"
+        shown["report_api_key"] = "********"
         return shown
 
 
