@@ -1,0 +1,193 @@
+"""A client of a running simulator: ``Moesim`` talks HTTP to it (users, events, apps,
+connectors, connections, campaigns, the clock, deliveries, stats, the built-in sink), ``Sink``
+is a standalone capture endpoint, and ``serve_in_process`` runs a simulator on a free loopback
+port. Used by the pytest plugin and by ``moesim scenario run``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .core.http import OutboundRequest
+from .core.settings import Settings
+from .transport import Transport
+
+WORKSPACE, KEY = "PYTEST", "pytest-data-api-key"
+
+
+class MoesimError(AssertionError):
+    """moesim answered a client call with an error."""
+
+
+class _Http:
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+        self._transport = Transport(timeout_s=120, concurrency=1)
+
+    def call(self, method: str, path: str, payload: Any = None,
+             headers: tuple = ()) -> tuple[int, Any]:
+        body = None if payload is None else json.dumps(payload).encode()
+        if body is not None:
+            headers = (("Content-Type", "application/json"), *headers)
+        result = self._transport.send(OutboundRequest(method, self.base + path, headers, body))
+        if result.status is None:
+            raise MoesimError(f"{method} {path}: no response ({result.error})")
+        return result.status, json.loads(result.body) if result.body else None
+
+    def ok(self, method: str, path: str, payload: Any = None, headers: tuple = ()) -> Any:
+        status, answer = self.call(method, path, payload, headers)
+        if status >= 400:
+            raise MoesimError(f"{method} {path} -> {status}: {json.dumps(answer)}")
+        return answer
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class Moesim:
+    """A test's handle on a running simulator."""
+
+    def __init__(self, base: str):
+        self.url = base
+        self.http = _Http(base)
+        token = base64.b64encode(f"{WORKSPACE}:{KEY}".encode()).decode()
+        self._auth = (("Authorization", f"Basic {token}"),)
+
+    # data
+    def load_users(self, users: list[dict]) -> None:
+        """Flat rows (``customer_id`` plus attributes) through the Data API's bulk import."""
+        elements = [{"type": "customer", "customer_id": u["customer_id"],
+                     "attributes": {k: v for k, v in u.items() if k != "customer_id"}}
+                    for u in users]
+        self.http.ok("POST", f"/v1/transition/{WORKSPACE}",
+                     {"type": "transition", "elements": elements}, self._auth)
+
+    def post_event(self, customer_id: str, name: str, attributes: dict | None = None,
+                   time: str | None = None) -> None:
+        action = {"action": name, "attributes": attributes or {}}
+        if time is not None:
+            action["current_time"] = time
+        self.http.ok("POST", f"/v1/event/{WORKSPACE}",
+                     {"type": "event", "customer_id": customer_id, "actions": [action]},
+                     self._auth)
+
+    def user(self, customer_id: str) -> dict:
+        return self.http.ok("GET", f"/api/users/{customer_id}")
+
+    # connected apps
+    def create_app(self, name: str) -> int:
+        return self.http.ok("POST", "/api/apps", {"name": name, "type": "CHANNEL"})["id"]
+
+    def upload_connector(self, app_id: int, config: dict | str | Path) -> int:
+        if not isinstance(config, dict):
+            config = json.loads(Path(config).read_text())
+        return self.http.ok("POST", f"/api/apps/{app_id}/connectors", config)["id"]
+
+    def connect(self, connector_id: int, name: str, values: dict) -> int:
+        return self.http.ok("POST", "/api/connections",
+                            {"connector_id": connector_id, "name": name, "values": values})["id"]
+
+    def create_campaign(self, body: dict) -> str:
+        return self.http.ok("POST", "/api/campaigns", body)["campaign_id"]
+
+    def campaign(self, campaign_id: str) -> dict:
+        return self.http.ok("GET", f"/api/campaigns/{campaign_id}")
+
+    def stats(self, campaign_id: str) -> dict:
+        return self.http.ok("GET", f"/api/campaigns/{campaign_id}/stats")
+
+    # time and outcomes
+    def now(self) -> str:
+        return self.http.ok("GET", "/_sim/clock")["now"]
+
+    def advance(self, seconds: float | None = None, to: str | None = None) -> dict:
+        """Move the virtual clock, running everything that falls due (``seconds=0``: what is
+        due now)."""
+        body = {"to": to} if to is not None else {"seconds": seconds or 0}
+        return self.http.ok("POST", "/_sim/clock/advance", body)
+
+    def deliveries(self, **filters: str) -> list[dict]:
+        query = "&".join(f"{k}={v}" for k, v in filters.items() if v is not None)
+        return self.http.ok("GET", f"/_sim/deliveries?limit=1000&{query}")["deliveries"]
+
+    def sink_requests(self, name: str) -> list[dict]:
+        """Requests received by the built-in sink ``/_sim/sink/<name>``."""
+        return self.http.ok("GET", f"/_sim/sinks/{name}")["requests"]
+
+    def sink_url(self, name: str) -> str:
+        return f"{self.url}/_sim/sink/{name}"
+
+    def configure_sink(self, name: str, **behaviour: Any) -> None:
+        self.http.ok("PUT", f"/_sim/sinks/{name}", behaviour)
+
+    def assert_requests(self, requests: list[dict], count: int | None = None,
+                        **json_fields: Any) -> list[dict]:
+        """Every request's JSON body has ``json_fields``; and there are ``count`` of them."""
+        if count is not None and len(requests) != count:
+            raise AssertionError(f"expected {count} request(s), got {len(requests)}")
+        for number, request in enumerate(requests):
+            body = request.get("json") or {}
+            wrong = {k: body.get(k) for k, v in json_fields.items() if body.get(k) != v}
+            if wrong:
+                raise AssertionError(f"request {number}: expected {json_fields}, got {wrong}")
+        return requests
+
+
+class Sink:
+    """A standalone capture endpoint (the ``moesim sink`` server) on a free port."""
+
+    def __init__(self):
+        from .sinkserver import make_server
+
+        self._server = make_server("127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self._http = _Http(self.base)
+
+    def url(self, name: str, path: str = "") -> str:
+        return f"{self.base}/_sim/sink/{name}{path}"
+
+    def requests(self, name: str) -> list[dict]:
+        return self._http.ok("GET", f"/_sim/sinks/{name}")["requests"]
+
+    def configure(self, name: str, **behaviour: Any) -> None:
+        self._http.ok("PUT", f"/_sim/sinks/{name}", behaviour)
+
+    def close(self) -> None:
+        self._http.close()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def serve_in_process(start_time: str, seed: int = 0, workspace_id: str = WORKSPACE,
+                     data_api_key: str = KEY) -> Iterator[Moesim]:
+    """A simulator on a free loopback port with a new database (in a temporary directory,
+    removed afterwards), no fixtures and a virtual clock at ``start_time``."""
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="moesim-") as tmp:
+        settings = Settings(db=str(Path(tmp) / "moesim.db"), fixtures="none",
+                            workspace_id=workspace_id, data_api_key=data_api_key,
+                            clock="virtual", start_time=start_time, seed=seed)
+        app = create_app(settings)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        client = Moesim(f"http://127.0.0.1:{server.server_port}")
+        try:
+            yield client
+        finally:
+            client.http.close()
+            server.shutdown()
+            server.server_close()
+            app.extensions["moesim"].close()
