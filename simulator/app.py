@@ -15,6 +15,7 @@ from .core.settings import Settings
 from .services import clock as sim_clock
 from .services import engine, fixtures
 from .services.context import Context
+from .services.workspaces import Workspaces
 from .store import Store
 
 log = logging.getLogger("moesim")
@@ -64,7 +65,38 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     app.json.sort_keys = False
     app.extensions["moesim"] = ctx
     app.extensions["moesim.is_new"] = is_new
+
+    def open_workspace(ws_settings: Settings) -> Context:
+        opened, new = create_context(ws_settings)
+        opened.woken = ctx.woken  # one ticker wakes for every workspace
+        url = app.extensions.get("moesim.base_url") or base_url(settings)
+        bootstrap(opened, new, f"{url}/_ws/{ws_settings.workspace_id}")
+        return opened
+
+    workspaces = Workspaces(ctx, open_workspace)
+    app.extensions["moesim.workspaces"] = workspaces
+    app.wsgi_app = WorkspacePrefix(app.wsgi_app)
     register(app)
+    workspaces.discover()
     if start:
         bootstrap(ctx, is_new)
     return app
+
+
+class WorkspacePrefix:
+    """``/_ws/<id>/rest`` is ``/rest`` in workspace ``<id>`` (WSGI ``SCRIPT_NAME`` carries the
+    prefix, so URLs the app builds from the request stay inside the workspace)."""
+
+    KEY = "moesim.workspace"
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_ws/"):
+            name, _, rest = path[len("/_ws/"):].partition("/")
+            environ[self.KEY] = name
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/_ws/" + name
+            environ["PATH_INFO"] = "/" + rest
+        return self.wsgi_app(environ, start_response)

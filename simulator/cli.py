@@ -87,7 +87,9 @@ def serve(**flags) -> None:
     click.echo(f"  clock      {clock_now.mode} {clock_now.now().isoformat()}  ({base}/_sim/clock)")
     sys.stdout.flush()
     ctx = app.extensions["moesim"]
-    ticker = Ticker(ctx)
+    app.extensions["moesim.base_url"] = base_url(settings, server.server_port)
+    workspaces = app.extensions["moesim.workspaces"]
+    ticker = Ticker(workspaces.all, ctx.woken)
 
     def start() -> None:
         bootstrap(ctx, app.extensions["moesim.is_new"],
@@ -102,6 +104,7 @@ def serve(**flags) -> None:
     finally:
         server.server_close()
         ticker.stop()
+        workspaces.close()
         ctx.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -23,8 +24,12 @@ TICK = "moesim-tick"
 
 
 class Ticker:
-    def __init__(self, ctx: Context, interval_s: float = 1.0):
-        self.ctx = ctx
+    def __init__(self, contexts: Callable[[], list[Context]], woken: threading.Event,
+                 interval_s: float = 1.0):
+        """``contexts`` lists the workspaces to drive (each has its own clock and jobs);
+        ``woken`` is the event they share for "work was queued"."""
+        self.contexts = contexts
+        self.woken = woken
         self.interval_s = interval_s
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._listener = threading.Thread(target=self._listen, name="moesim-wake", daemon=True)
@@ -42,8 +47,8 @@ class Ticker:
     def _listen(self) -> None:
         """Queued work (``ctx.wake()``) runs now rather than at the next tick."""
         while not self._stopping.is_set():
-            if self.ctx.woken.wait(self.interval_s):
-                self.ctx.woken.clear()
+            if self.woken.wait(self.interval_s):
+                self.woken.clear()
                 if self._stopping.is_set():
                     break
                 if self._running:
@@ -52,23 +57,26 @@ class Ticker:
                     self._scheduler.modify_job(TICK, next_run_time=SystemClock().now())
 
     def _tick(self) -> None:
-        if self.ctx.clock.mode == VIRTUAL:
-            return
         self._running = True
         try:
             while True:
                 self._again = False
-                run_due(self.ctx)
+                for ctx in self.contexts():
+                    if ctx.clock.mode == VIRTUAL or not ctx.ready.is_set():
+                        continue
+                    try:
+                        run_due(ctx)
+                    except Exception:  # the next tick tries again
+                        log.exception("engine run failed (workspace %s)",
+                                      ctx.settings.workspace_id)
                 if not self._again:
                     break
-        except Exception:  # the next tick tries again
-            log.exception("engine run failed")
         finally:
             self._running = False
 
     def stop(self) -> None:
         self._stopping.set()
-        self.ctx.wake()
+        self.woken.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         if self._listener.is_alive():

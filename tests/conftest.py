@@ -39,6 +39,7 @@ def clock():
 def app(settings, clock):
     app = create_app(settings, clock=clock)
     yield app
+    app.extensions["moesim.workspaces"].close()
     app.extensions["moesim"].close()
 
 

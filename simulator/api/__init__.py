@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import BadRequest, MoesimError
@@ -13,8 +13,26 @@ from ..services.context import Context
 log = logging.getLogger("moesim.api")
 
 
+HEADER = "X-Moesim-Workspace"
+
+
 def context() -> Context:
-    return current_app.extensions["moesim"]
+    """The workspace this request is for: the ``/_ws/<id>/`` prefix, else the
+    ``X-Moesim-Workspace`` header, else (Data API) the workspace id in the path or ``app_id``,
+    else the server's own workspace."""
+    chosen = g.get("moesim_ctx")
+    if chosen is not None:
+        return chosen
+    workspaces = current_app.extensions["moesim.workspaces"]
+    name = request.environ.get("moesim.workspace") or request.headers.get(HEADER)
+    if request.blueprint == "data_api":
+        # an unknown id falls through to the default, whose checks answer MoEngage's error
+        app_id = (request.view_args or {}).get("app_id") or request.args.get("app_id")
+        chosen = workspaces.get(name or app_id) or workspaces.default
+    else:
+        chosen = workspaces.require(name)
+    g.moesim_ctx = chosen
+    return chosen
 
 
 def json_body():
@@ -26,7 +44,7 @@ def json_body():
 
 
 def register(app: Flask) -> None:
-    from . import campaigns, connected_apps, data_api, oauth_callback, readback, sim
+    from . import campaigns, connected_apps, data_api, oauth_callback, readback, sim, workspaces
 
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(oauth_callback.bp)
@@ -34,6 +52,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(data_api.bp)
     app.register_blueprint(readback.bp)
     app.register_blueprint(sim.bp)
+    app.register_blueprint(workspaces.bp)
 
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):

@@ -76,7 +76,7 @@ def get_connection(connection_id: int):
 @bp.get("/connections/<int:connection_id>/authorize")
 def authorize_connection(connection_id: int):
     """Start the OAuth flow: the partner's authorization URL (``?redirect=1``: a 302 to it)."""
-    started = oauth.authorize(context(), connection_id, request.host_url)
+    started = oauth.authorize(context(), connection_id, request.url_root)
     if request.args.get("redirect"):
         return redirect(started["authorization_url"])
     return jsonify(started)

@@ -12,4 +12,4 @@ bp = Blueprint("oauth_callback", __name__)
 
 @bp.get(oauth.CALLBACK_PATH)
 def callback():
-    return jsonify(oauth.callback(context(), request.args.to_dict(), request.host_url))
+    return jsonify(oauth.callback(context(), request.args.to_dict(), request.url_root))
