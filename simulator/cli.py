@@ -236,6 +236,43 @@ def validate(files: tuple[str, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
+@main.group()
+def scenario() -> None:
+    """Scenario files (YAML or JSON; schema docs/scenario.schema.json)."""
+
+
+@scenario.command("run")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("--seed", type=int, help="Seed every scenario with N (default: the scenario's "
+                                       "seed, else 0).")
+@click.option("--log", "log_dir", type=click.Path(file_okay=False),
+              help="Write each scenario's delivery log, normalized, to DIR/<name>.jsonl.")
+def scenario_run(paths: tuple[str, ...], junit: str | None, seed: int | None,
+                 log_dir: str | None) -> None:
+    """Run scenario files (and the scenario files in directories), each in a simulator of its
+    own; exit 1 if any fails, 2 if any file is invalid."""
+    from .scenarios import run_paths
+
+    sys.exit(run_paths(list(paths), seed=seed, junit=junit, log_dir=log_dir, echo=click.echo))
+
+
+@scenario.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def scenario_validate(paths: tuple[str, ...]) -> None:
+    """Check scenario files without running them: FILE:LINE: PATH: message (exit 2)."""
+    from .core.scenario_files import ScenarioInvalid
+    from .scenarios import load
+
+    try:
+        scenarios = load(list(paths))
+    except ScenarioInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem))
+        sys.exit(2)
+    click.echo(f"{len(scenarios)} scenario file(s) ok")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5056, show_default=True, type=int)

@@ -13,6 +13,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 from .core.http import OutboundRequest
 from .core.settings import Settings
@@ -28,7 +29,9 @@ class MoesimError(AssertionError):
 class _Http:
     def __init__(self, base: str):
         self.base = base.rstrip("/")
-        self._transport = Transport(timeout_s=120, concurrency=1)
+        # assertion API answers (1,000 deliveries, all of a sink's requests) pass 64 KB
+        self._transport = Transport(timeout_s=120, concurrency=1,
+                                    max_body_bytes=256 * 1024 * 1024)
 
     def call(self, method: str, path: str, payload: Any = None,
              headers: tuple = ()) -> tuple[int, Any]:
@@ -77,6 +80,12 @@ class Moesim:
                      {"type": "event", "customer_id": customer_id, "actions": [action]},
                      self._auth)
 
+    def update_user(self, customer_id: str, attributes: dict) -> None:
+        """Track User (``/v1/customer``): set attributes, creating the user if new."""
+        self.http.ok("POST", f"/v1/customer/{WORKSPACE}",
+                     {"type": "customer", "customer_id": customer_id, "attributes": attributes},
+                     self._auth)
+
     def user(self, customer_id: str) -> dict:
         return self.http.ok("GET", f"/api/users/{customer_id}")
 
@@ -96,6 +105,18 @@ class Moesim:
     def create_campaign(self, body: dict) -> str:
         return self.http.ok("POST", "/api/campaigns", body)["campaign_id"]
 
+    def update_campaign(self, campaign_id: str, body: dict) -> dict:
+        return self.http.ok("PATCH", f"/api/campaigns/{campaign_id}", body)
+
+    def campaign_action(self, action: str, campaign_ids: list[str], request_id: str) -> dict:
+        """``STOP``, ``PAUSE`` or ``RESUME`` (``POST /api/campaigns/status``)."""
+        return self.http.ok("POST", "/api/campaigns/status", {
+            "request_id": request_id, "action": action, "campaign_ids": campaign_ids})
+
+    def create_oauth_config(self, body: dict) -> dict:
+        """A connector-campaign authorization configuration (tested on creation)."""
+        return self.http.ok("POST", "/api/oauth-configs", body)
+
     def campaign(self, campaign_id: str) -> dict:
         return self.http.ok("GET", f"/api/campaigns/{campaign_id}")
 
@@ -112,13 +133,33 @@ class Moesim:
         body = {"to": to} if to is not None else {"seconds": seconds or 0}
         return self.http.ok("POST", "/_sim/clock/advance", body)
 
-    def deliveries(self, **filters: str) -> list[dict]:
-        query = "&".join(f"{k}={v}" for k, v in filters.items() if v is not None)
-        return self.http.ok("GET", f"/_sim/deliveries?limit=1000&{query}")["deliveries"]
+    def deliveries(self, **filters: Any) -> list[dict]:
+        """The delivery log (first 1,000): ``campaign_id``, ``customer_id``, ``status``
+        (sent|failed|removed), ``since``/``until`` (ISO; since inclusive, until exclusive)."""
+        return self.http.ok("GET", "/_sim/deliveries?" + _query(limit=1000, **filters))[
+            "deliveries"]
 
-    def sink_requests(self, name: str) -> list[dict]:
-        """Requests received by the built-in sink ``/_sim/sink/<name>``."""
-        return self.http.ok("GET", f"/_sim/sinks/{name}")["requests"]
+    def delete_deliveries(self, **filters: Any) -> int:
+        """Test-only: delete the matching deliveries (stats change with them); how many."""
+        return self.http.ok("DELETE", "/_sim/deliveries?" + _query(**filters))["deleted"]
+
+    def sink_requests(self, name: str, **filters: Any) -> list[dict]:
+        """Requests received by the built-in sink ``/_sim/sink/<name>``: ``method``, ``path``,
+        ``path_prefix``, ``header`` (``"Name"`` or ``"Name:value"``, or a list),
+        ``body_contains``, ``json={"dotted.path": value}``, ``since``/``until``."""
+        return self.http.ok("GET", f"/_sim/sinks/{name}?" + _query(**filters))["requests"]
+
+    def wait_for_requests(self, name: str, count: int = 1, timeout: float = 10,
+                          **filters: Any) -> list[dict]:
+        """Wait (in real time, at most ``timeout`` s, up to 60) until the sink has ``count``
+        matching requests; returns them, or fails listing what matched."""
+        answer = self.http.ok("GET", f"/_sim/sinks/{name}/wait?" + _query(
+            count=count, timeout=timeout, **filters))
+        if answer["timed_out"]:
+            raise AssertionError(f"sink {name}: {answer['matched']} of {count} request(s) "
+                                 f"matching {filters} after {timeout} s: "
+                                 f"{json.dumps(answer['requests'])[:2000]}")
+        return answer["requests"]
 
     def sink_url(self, name: str) -> str:
         return f"{self.url}/_sim/sink/{name}"
@@ -137,6 +178,23 @@ class Moesim:
             if wrong:
                 raise AssertionError(f"request {number}: expected {json_fields}, got {wrong}")
         return requests
+
+
+def _query(**filters: Any) -> str:
+    """Assertion API filters as a query string: ``json={"a.b": 1}`` becomes ``json.a.b=1``, a
+    list repeats its parameter."""
+    pairs: list[tuple[str, Any]] = []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "json":
+            pairs += [(f"json.{k}", v if isinstance(v, str) else json.dumps(v))
+                      for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            pairs += [(name, v) for v in value]
+        else:
+            pairs.append((name, value))
+    return urlencode(pairs)
 
 
 class Sink:
@@ -168,9 +226,10 @@ class Sink:
 
 @contextmanager
 def serve_in_process(start_time: str, seed: int = 0, workspace_id: str = WORKSPACE,
-                     data_api_key: str = KEY) -> Iterator[Moesim]:
+                     data_api_key: str = KEY, **settings: Any) -> Iterator[Moesim]:
     """A simulator on a free loopback port with a new database (in a temporary directory,
-    removed afterwards), no fixtures and a virtual clock at ``start_time``."""
+    removed afterwards), no fixtures and a virtual clock at ``start_time``; ``settings``
+    sets any other setting (``send_concurrency=1``, ...)."""
     from werkzeug.serving import make_server
 
     from .app import create_app
@@ -178,7 +237,7 @@ def serve_in_process(start_time: str, seed: int = 0, workspace_id: str = WORKSPA
     with tempfile.TemporaryDirectory(prefix="moesim-") as tmp:
         settings = Settings(db=str(Path(tmp) / "moesim.db"), fixtures="none",
                             workspace_id=workspace_id, data_api_key=data_api_key,
-                            clock="virtual", start_time=start_time, seed=seed)
+                            clock="virtual", start_time=start_time, seed=seed, **settings)
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
