@@ -12,6 +12,7 @@ from ..core.timestamps import iso
 from ..store import campaigns as table
 from ..store import connections, connectors, deliveries, jobs
 from ..store import oauth_configs as oauth_table
+from . import conversions
 from .connections import CONNECTED
 from . import scheduling
 from .context import Context
@@ -185,6 +186,7 @@ BREAKDOWN_GROUPS = {"http": "http_status", "personalization": "personalization",
                     "no_response": "no_response", "not_send": "not_send", "oauth": "oauth"}
 
 
+@conversions.merged_into_stats
 def stats(ctx: Context, campaign_id: str) -> dict:
     """Attempted, Sent, Failed and the failure breakdown, from the delivery log; a periodic
     campaign adds up its instances and lists each one's own figures."""
