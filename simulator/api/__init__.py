@@ -52,6 +52,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(data_api.bp)
     app.register_blueprint(readback.bp)
     app.register_blueprint(sim.bp)
+    from . import segments
+    app.register_blueprint(segments.bp)
     app.register_blueprint(workspaces.bp)
 
     @app.errorhandler(MoesimError)

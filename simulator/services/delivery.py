@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
-from ..core import evaluation, form_values, outbound, recurrence, segments, templating
+from ..core import evaluation, form_values, outbound, recurrence, templating
 from ..core import oauth_configs as oauth_rules
 from ..core.http import HttpResult, OutboundRequest
 from ..core.timestamps import to_ms
@@ -23,7 +23,7 @@ from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
 from ..store import connections, connectors, deliveries, jobs, users
 from ..transport import Transport
-from . import oauth, oauth_configs
+from . import oauth, oauth_configs, segments
 from .context import Context
 from .ingest import IngestSession
 
@@ -218,7 +218,7 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan) -> tuple[dict, int |
     """Send to every user of the campaign's audience not reached yet whose send time has come;
     returns the totals and the next per-user send time still ahead, if any."""
     now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
-    where, params = segments.compile_audience(campaign["body"]["segmentation_details"])
+    where, params = segments.audience(ctx, campaign["body"]["segmentation_details"])
     renderer = templating.Renderer(now)
     due = _user_due(campaign, now)
     totals = {"attempted": 0, "sent": 0, "failed": 0}

@@ -13,13 +13,13 @@ import logging
 from datetime import datetime
 
 from ..core import campaigns as rules
-from ..core import recurrence, segments, triggers
+from ..core import recurrence, triggers
 from ..core.timestamps import from_ms, to_ms
 from ..core.tracking import TrackedEvent
 from ..store import campaigns as table
 from ..store import events as event_table
 from ..store import jobs, users
-from . import delivery
+from . import delivery, segments
 from .context import Context
 
 log = logging.getLogger("moesim.scheduling")
@@ -117,7 +117,7 @@ def on_events(ctx: Context, tracked: list[TrackedEvent]) -> int:
         for campaign in table.triggered_active(db):
             body = campaign["body"]
             trigger, schedule = body["trigger_condition"], body["scheduling_details"]
-            where, params = segments.compile_audience(body["segmentation_details"])
+            where, params = segments.audience(ctx, body["segmentation_details"], db)
             for event in tracked:
                 if not recurrence.is_active(schedule, from_ms(event.ts)) or \
                         not triggers.matching_trigger(trigger, event.name, event.attributes,

@@ -20,6 +20,7 @@ from typing import Iterator
 from sqlite_utils import Database
 
 from .migrations import MIGRATIONS
+from .segments import register_functions
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -43,6 +44,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     for pragma in _PRAGMAS:
         conn.execute(pragma)
+    register_functions(conn)  # moe_median, for segment aggregations
     return conn
 
 

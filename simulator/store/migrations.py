@@ -204,3 +204,17 @@ def m007_campaign_versions_instances(db):
     CREATE INDEX ix_campaigns_parent ON campaigns(parent_id);
     CREATE INDEX ix_campaigns_type_status ON campaigns(delivery_type, status);
     """)
+
+
+@MIGRATIONS()
+def m008_segments(db):
+    db.executescript("""
+    -- Saved segments (custom_segments filters resolve to them by id at send time).
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        segmentation TEXT NOT NULL,       -- segmentation_details as accepted
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    """)

@@ -1,0 +1,107 @@
+"""Saved segments and audience counts (MoEngage's "Show count", spec §5.1), and the one way
+the senders turn a campaign's ``segmentation_details`` into SQL (``audience``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import segments as rules
+from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..core.timestamps import iso
+from ..store import attribute_types
+from ..store import segments as table
+from .context import Context
+
+# A campaign in one of these may still send, so the segments it names cannot be deleted.
+LIVE_STATUSES = ("SCHEDULED", "ACTIVE", "PAUSED")
+
+
+def catalogue(db) -> rules.Catalogue:
+    return rules.Catalogue(user_types=attribute_types.of(db, attribute_types.USER),
+                           event_types=table.event_types(db), segment_ids=table.ids(db))
+
+
+def _checked(db, segmentation: Any, path: str = "segmentation_details") -> dict:
+    errors = rules.check(segmentation, path, catalogue(db))
+    if errors:
+        raise ValidationFailed(f"{len(errors)} problem(s) in {path}", errors=errors)
+    return segmentation
+
+
+def audience(ctx: Context, segmentation: dict, db=None) -> tuple[str, list]:
+    """``(where, params)`` over ``users`` for a checked segmentation, now, in the app zone;
+    saved segments are read as they are now."""
+    if db is None:
+        with ctx.store.read() as reader:
+            return audience(ctx, segmentation, reader)
+    return rules.compile_audience(segmentation, now=ctx.clock.now(),
+                                  tz=ctx.settings.app_timezone,
+                                  resolve=lambda segment_id: _definition(db, segment_id))
+
+
+def _definition(db, segment_id: int) -> dict | None:
+    saved = table.get(db, segment_id)
+    return None if saved is None else saved["segmentation_details"]
+
+
+def count(ctx: Context, body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise ValidationFailed("body must be an object", path="body")
+    with ctx.store.read() as db:
+        segmentation = _checked(db, body.get("segmentation_details"))
+        where, params = audience(ctx, segmentation, db)
+        return {"count": table.count_audience(db, where, params)}
+
+
+def _view(row: dict) -> dict:
+    return {**row, "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
+
+
+def create(ctx: Context, body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise ValidationFailed("body must be an object", path="body")
+    name = body.get("name")
+    errors = []
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 256:
+        errors.append(FieldError("name", "is required (1-256 characters)"))
+    with ctx.store.write() as db:
+        errors += rules.check(body.get("segmentation_details"), "segmentation_details",
+                              catalogue(db))
+        if errors:
+            raise ValidationFailed(f"{len(errors)} problem(s) in the segment", errors=errors)
+        if table.by_name(db, name.strip()) is not None:
+            raise Conflict(f"a segment named {name.strip()!r} exists", path="name")
+        segment_id = table.insert(db, name.strip(), body["segmentation_details"],
+                                  ctx.clock.now_ms())
+        return _view(table.get(db, segment_id))
+
+
+def all_(ctx: Context) -> list[dict]:
+    with ctx.store.read() as db:
+        return [_view(row) for row in table.all_(db)]
+
+
+def get(ctx: Context, segment_id: int) -> dict:
+    with ctx.store.read() as db:
+        row = table.get(db, segment_id)
+    if row is None:
+        raise NotFound(f"no segment with id {segment_id}", path="segment_id")
+    return _view(row)
+
+
+def delete(ctx: Context, segment_id: int) -> dict:
+    """Refused (409) while a live campaign or another saved segment names the segment: a
+    campaign resolves its saved segments when it sends, and would otherwise reach nobody."""
+    with ctx.store.write() as db:
+        if table.get(db, segment_id) is None:
+            raise NotFound(f"no segment with id {segment_id}", path="segment_id")
+        users_of = [cid for cid, body in table.campaign_bodies_naming(db, LIVE_STATUSES)
+                    if segment_id in rules.referenced_segments(
+                        body.get("segmentation_details") or {})]
+        users_of += [f"segment {row['id']}" for row in table.all_(db)
+                     if segment_id in rules.referenced_segments(row["segmentation_details"])]
+        if users_of:
+            raise Conflict(f"segment {segment_id} is used by {', '.join(users_of)}",
+                           path="segment_id")
+        table.delete(db, segment_id)
+    return {"id": segment_id, "deleted": True}
