@@ -254,8 +254,11 @@ class _Run:
             if set(value) == {"$count"}:
                 endpoint = value["$count"]
                 where = endpoint.get("where")
-                return sum(1 for r in self.requests(endpoint)
-                           if not where or not check.match_request(where, r))
+                counted = sum(1 for r in self.requests(endpoint)
+                              if not where or not check.match_request(where, r))
+                of = self.describe("requests", endpoint) + \
+                    (f" where {check.show(where)}" if where else "")
+                return {"$counted": {"value": counted, "of": of}}
             return {k: self.resolve_counts(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve_counts(v) for v in value]
@@ -304,6 +307,9 @@ class _Run:
         refs = {v: k for k, v in self.campaigns.items()}
         lines = []
         for d in self.deliveries():
+            if d["campaign_id"] not in refs:  # a periodic instance: its parent's name
+                parent = self.moesim.campaign(d["campaign_id"]).get("parent_campaign_id")
+                refs[d["campaign_id"]] = refs.get(parent)
             request = d.get("request")
             record = {"time": d["time"], "campaign": refs.get(d["campaign_id"]),
                       "campaign_id": d["campaign_id"], "customer_id": d["customer_id"],

@@ -16,7 +16,7 @@ from typing import Any
 from .timestamps import parse_iso
 
 MISSING = object()
-MATCHERS = ("$regex", "$any", "$between")
+MATCHERS = ("$regex", "$any", "$between", "$counted")
 
 
 def show(value: Any) -> str:
@@ -34,6 +34,9 @@ def match(expected: Any, actual: Any, path: str = "") -> list[str]:
     where = f"{path}: " if path else ""
     if _is_matcher(expected):
         (kind, argument), = expected.items()
+        if kind == "$counted":  # a resolved {$count: ...}: {value, of}
+            return [] if actual == argument["value"] else \
+                [f"{where}expected {argument['value']} ({argument['of']}), got {show(actual)}"]
         if kind == "$any":
             ok = actual is not MISSING if argument else actual is MISSING
         elif kind == "$regex":
