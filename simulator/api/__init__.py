@@ -29,6 +29,9 @@ def context() -> Context:
         # an unknown id falls through to the default, whose checks answer MoEngage's error
         app_id = (request.view_args or {}).get("app_id") or request.args.get("app_id")
         chosen = workspaces.get(name or app_id) or workspaces.default
+    elif request.blueprint == "reports":
+        # MoEngage's stats and search APIs name the workspace in MOE-APPKEY
+        chosen = workspaces.get(name or request.headers.get("MOE-APPKEY")) or workspaces.default
     else:
         chosen = workspaces.require(name)
     g.moesim_ctx = chosen
@@ -54,12 +57,17 @@ def register(app: Flask) -> None:
     app.register_blueprint(sim.bp)
     from . import segments
     app.register_blueprint(segments.bp)
+    from . import reports
+    app.register_blueprint(reports.bp)
     app.register_blueprint(workspaces.bp)
 
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):
         if request.blueprint == data_api.bp.name:
             return jsonify(data_api.failure_body(error)), error.status
+        if request.blueprint == "reports":
+            body, status = reports.failure(error)
+            return jsonify(body), status
         return jsonify(error.body()), error.status
 
     @app.errorhandler(HTTPException)
