@@ -212,8 +212,8 @@ def _variations(db, campaign_id: str, time_range: tuple[int, int], unique: bool)
         else:
             continue
         breakdown[key] = breakdown.get(key, 0) + n
-    personalization = sum(n for (outcome, reason), n in counts.items()
-                          if outcome == "failed" and (reason or "").startswith("personalization:"))
+    unrendered = sum(n for (outcome, reason), n in counts.items() if outcome == "failed" and (
+        reason or "").startswith(("personalization:", "not_send:")))
     in_segment = attempted + sum(removed.values())
     after_dup = in_segment - removed.get("duplicate", 0)
     goals = goal_stats(db, campaign_id, time_range=time_range).get(campaign_id, {})
@@ -235,7 +235,7 @@ def _variations(db, campaign_id: str, time_range: tuple[int, int], unique: bool)
                                                   g["gcg_uplift"]) for name, g in goals.items()},
         "delivery_funnel": {"reachable_users_in_segment": in_segment,
                             "after_fc": attempted, "users_after_dup": after_dup,
-                            "after_personalization_removal": attempted - personalization,
+                            "after_personalization_removal": attempted - unrendered,
                             "sent": sent},
         "failure_breakdown": breakdown}}
     for group in CONTROL_GROUPS:
