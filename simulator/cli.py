@@ -60,14 +60,20 @@ def _setting_flags(command):
 
 @main.command()
 @_setting_flags
-def serve(**flags) -> None:
+@click.option("--snapshot", type=click.Path(dir_okay=False),
+              help="Start from this snapshot (moesim export): it replaces the contents of --db; "
+                   "fixtures are not loaded and the snapshot's clock resumes.")
+def serve(snapshot: str | None, **flags) -> None:
     """Run the simulator (one process: the scheduler must not be shared)."""
     from werkzeug.serving import make_server
 
     from .app import base_url, bootstrap, create_app
+    from .services import snapshots
     from .ticker import Ticker
 
     settings = _settings(**flags)
+    if snapshot:
+        snapshots.restore_file(settings.db, snapshot)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -76,6 +82,8 @@ def serve(**flags) -> None:
     base = f"http://{settings.host}:{server.server_port}"
     default_key = settings.data_api_key == Settings().data_api_key
     click.echo(f"moesim serving on {base}  (database {os.path.abspath(settings.db)})")
+    if snapshot:
+        click.echo(f"  snapshot   {os.path.abspath(snapshot)} (copied into the database)")
     click.echo(f"  Data API   {base}/v1/customer/{settings.workspace_id}  "
                f"(Basic auth: {settings.workspace_id} / "
                f"{settings.data_api_key if default_key else '<MOESIM_DATA_API_KEY>'})")
@@ -138,6 +146,55 @@ def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
         for problem in report.rejected:
             click.echo(f"  {problem.path}: {problem.message}", err=True)
         sys.exit(1)
+
+
+_TARGET = [click.option("--db", help="Offline: the database file (no server may be using it "
+                                   "for import-snapshot) [default: MOESIM_DB or moesim.db]"),
+           click.option("--url", help="A running server (FILE is a path on the server's "
+                                      "machine, written or read by the server).")]
+
+
+def _target(command):
+    for option in reversed(_TARGET):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_target
+def export(file: str, db: str | None, url: str | None) -> None:
+    """Write a snapshot of the database to FILE, atomically (a failure leaves FILE as it was)."""
+    from .services import snapshots
+
+    if db and url:
+        raise ConfigError("give --db or --url, not both", path="url")
+    if url:
+        answer = _control(url, "POST", "/_sim/snapshot", {"path": os.path.abspath(file)})
+        size = answer["bytes"]
+    else:
+        size = snapshots.export_file(_settings(db=db).db, file)
+    click.echo(f"snapshot written to {file} ({size} bytes)")
+
+
+@main.command("import-snapshot")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_target
+def import_snapshot(file: str, db: str | None, url: str | None) -> None:
+    """Replace all data (users, events, campaigns, jobs, connections, sinks, clock) with the
+    snapshot FILE; it is checked first, and nothing changes if it is not a moesim snapshot."""
+    from .services import snapshots
+
+    if db and url:
+        raise ConfigError("give --db or --url, not both", path="url")
+    if url:
+        answer = _control(url, "POST", "/_sim/snapshot/restore",
+                          {"path": os.path.abspath(file)})
+        click.echo(f"restored {file}; clock {answer['mode']} {answer['now']}")
+    else:
+        target = _settings(db=db).db
+        snapshots.restore_file(target, file)
+        click.echo(f"restored {file} into {target}")
 
 
 @main.group()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_file
 
-from ..core.errors import NotReady
+from ..core.errors import BadRequest, NotReady
+from ..core.record_filters import parse_delivery_filter, parse_request_filter, parse_wait
 from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
 from ..services import clock, control, engine, sinks
-from ..services import delivery_log
+from ..services import delivery_log, snapshots
 from . import context, json_body
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
@@ -61,12 +62,24 @@ def run_due():
 
 @bp.get("/deliveries")
 def deliveries():
-    args = request.args
-    return jsonify(delivery_log.find(context(), campaign_id=args.get("campaign_id"),
-                                     outcome=args.get("status"),
-                                     customer_id=args.get("customer_id"),
-                                     limit=args.get("limit", type=int),
-                                     after=args.get("after", 0, type=int)))
+    match = parse_delivery_filter(request.args.items(multi=True), ("limit", "after"))
+    return jsonify(delivery_log.find(context(), match, limit=request.args.get("limit", type=int),
+                                     after=request.args.get("after", 0, type=int)))
+
+
+@bp.get("/deliveries/wait")
+def deliveries_wait():
+    """Long-poll: 200 with ``timed_out`` true or false (see README, Assertion API)."""
+    wait = parse_wait(request.args.items(multi=True))
+    match = parse_delivery_filter(request.args.items(multi=True), ("limit", "count", "timeout"))
+    return jsonify(delivery_log.wait(context(), match, wait,
+                                     limit=request.args.get("limit", type=int)))
+
+
+@bp.delete("/deliveries")
+def deliveries_delete():
+    match = parse_delivery_filter(request.args.items(multi=True))
+    return jsonify({"deleted": delivery_log.delete(context(), match)})
 
 
 @bp.get("/logs/data-api")
@@ -88,7 +101,15 @@ def sink(name: str, rest: str = ""):
 
 @bp.get("/sinks/<name>")
 def sink_view(name: str):
-    return jsonify(sinks.view(context(), name))
+    return jsonify(sinks.view(context(), name, parse_request_filter(request.args.items(multi=True))))
+
+
+@bp.get("/sinks/<name>/wait")
+def sink_wait(name: str):
+    """Long-poll: 200 with ``timed_out`` true or false (see README, Assertion API)."""
+    wait = parse_wait(request.args.items(multi=True))
+    match = parse_request_filter(request.args.items(multi=True), ("count", "timeout"))
+    return jsonify(sinks.wait(context(), name, match, wait))
 
 
 @bp.put("/sinks/<name>")
@@ -98,5 +119,35 @@ def sink_configure(name: str):
 
 @bp.delete("/sinks/<name>")
 def sink_clear(name: str):
+    """No filter: clear the sink (requests and behaviour), 204. Filters: delete the matching
+    requests only, ``{"deleted": n}``."""
+    match = parse_request_filter(request.args.items(multi=True))
+    if not match.is_empty():
+        return jsonify({"deleted": sinks.delete(context(), name, match)})
     sinks.clear(context(), name)
     return "", 204
+
+
+@bp.post("/snapshot")
+def snapshot():
+    """``{"path": FILE}`` writes the snapshot on the server; an empty body streams it back."""
+    if request.get_data():
+        payload = json_body()
+        if not isinstance(payload, dict) or set(payload) != {"path"} or not isinstance(
+                payload["path"], str):
+            raise BadRequest("body must be {\"path\": FILE}, or empty to download",
+                             path="path")
+        return jsonify(snapshots.export(context(), payload["path"]))
+    return send_file(snapshots.exported(context()), mimetype="application/octet-stream",
+                     as_attachment=True, download_name="moesim-snapshot.db")
+
+
+@bp.post("/snapshot/restore")
+def snapshot_restore():
+    """``{"path": FILE}`` (a file on the server) or the snapshot file as the body."""
+    if request.mimetype == "application/json":
+        payload = json_body()
+        if not isinstance(payload, dict) or not isinstance(payload.get("path"), str):
+            raise BadRequest("body must be {\"path\": FILE}", path="path")
+        return jsonify(snapshots.restore(context(), payload["path"]))
+    return jsonify(snapshots.restore_bytes(context(), request.get_data()))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
 from ..core.settings import Settings
 from ..store import Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +33,36 @@ class Context:
     # The sending transport, made on first use (services.delivery.transport_for).
     transport: Any = None
     transport_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Notified after every committed write: the assertion API's long-polls (``wait_until``)
+    # sleep on it instead of polling. ``writes`` counts writes, so no notification is missed.
+    written: threading.Condition = field(default_factory=threading.Condition)
+    writes: int = 0
+
+    def __post_init__(self) -> None:
+        self.store.on_write(self._notify_written)
+
+    def _notify_written(self) -> None:
+        with self.written:
+            self.writes += 1
+            self.written.notify_all()
+
+    def wait_until(self, check: Callable[[], T], done: Callable[[T], bool],
+                   timeout_s: float) -> tuple[T, bool]:
+        """Run ``check`` now and after each write until ``done(result)`` or ``timeout_s``
+        (elapsed time, not the simulator's clock); returns the last result and whether it
+        timed out. Holds a server thread, never spins."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.written:
+                seen = self.writes
+            result = check()
+            if done(result):
+                return result, False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return result, True
+            with self.written:
+                self.written.wait_for(lambda: self.writes != seen, timeout=left)
 
     def wake(self) -> None:
         self.woken.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import sinks as rules
+from ..core.record_filters import RequestFilter, Wait
 from ..core.timestamps import iso
 from ..store import sinks as table
 from .context import Context
@@ -26,12 +27,43 @@ def configure(ctx: Context, name: str, payload) -> dict:
     return view(ctx, name)
 
 
-def view(ctx: Context, name: str) -> dict:
+def view(ctx: Context, name: str, match: RequestFilter = RequestFilter()) -> dict:
+    """The sink's behaviour and the recorded requests that ``match``."""
     with ctx.store.read() as db:
         state = table.state(db, name)
-        recorded = table.requests(db, name)
+        recorded = table.requests(db, name) if match.is_empty() else _matching(db, name, match)
     return {"name": name, "behaviour": state.behaviour.as_dict(), "served": state.served,
             "fail_next_left": state.fail_next_left, "requests": recorded}
+
+
+def _matching(db, name: str, match: RequestFilter, ids: list | None = None) -> list[dict]:
+    found = []
+    for row_id, record in table.matching(db, name, match.times):
+        if match.matches(record):
+            found.append(record)
+            if ids is not None:
+                ids.append(row_id)
+    return found
+
+
+def wait(ctx: Context, name: str, match: RequestFilter, wait: Wait) -> dict:
+    """Long-poll until ``wait.count`` recorded requests match or ``wait.timeout_s`` passes
+    (requests arriving in real time; a virtual clock is not advanced)."""
+    def check() -> list[dict]:
+        with ctx.store.read() as db:
+            return _matching(db, name, match)
+
+    found, timed_out = ctx.wait_until(check, lambda r: len(r) >= wait.count, wait.timeout_s)
+    return {"timed_out": timed_out, "count": wait.count, "matched": len(found),
+            "requests": found}
+
+
+def delete(ctx: Context, name: str, match: RequestFilter) -> int:
+    """Delete the recorded requests that ``match``; the behaviour and counters stay."""
+    with ctx.store.write() as db:
+        ids: list[int] = []
+        _matching(db, name, match, ids)
+        return table.delete_requests(db, ids)
 
 
 def clear(ctx: Context, name: str) -> None:

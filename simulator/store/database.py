@@ -60,6 +60,7 @@ class Store:
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._baseline_path: str | None = None
         self._reset_hooks: list = []
+        self._write_hooks: list = []
 
     def migrate(self) -> list[str]:
         with self._write_lock:
@@ -79,6 +80,7 @@ class Store:
             finally:
                 if trusted:
                     self._writer.execute("PRAGMA foreign_keys=ON")
+        self._written()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Database]:
@@ -92,6 +94,14 @@ class Store:
             if conn.in_transaction:
                 conn.rollback()
             self._readers.put(conn)
+
+    def on_write(self, hook) -> None:
+        """Register a callable run after every write (outside the lock): long-polls wake on it."""
+        self._write_hooks.append(hook)
+
+    def _written(self) -> None:
+        for hook in self._write_hooks:
+            hook()
 
     def on_reset(self, hook) -> None:
         """Register a callable that drops in-memory caches of stored data."""
@@ -114,13 +124,25 @@ class Store:
         with self._write_lock:
             if self._baseline_path is None:
                 raise RuntimeError("reset() before mark_baseline()")
-            source = sqlite3.connect(self._baseline_path)
-            try:
-                source.backup(self._writer)
-            finally:
-                source.close()
-            for hook in self._reset_hooks:
-                hook()
+            self._replace_from(self._baseline_path)
+        self._written()
+
+    def replace_with(self, path: str) -> None:
+        """Replace every row with the contents of the database at ``path`` in one page copy
+        (a snapshot restore; the caller has checked the file). Readers see the old contents or
+        the new, never a mix."""
+        with self._write_lock:
+            self._replace_from(path)
+        self._written()
+
+    def _replace_from(self, path: str) -> None:
+        source = sqlite3.connect(path)
+        try:
+            source.backup(self._writer)
+        finally:
+            source.close()
+        for hook in self._reset_hooks:
+            hook()
 
     def analyze(self) -> None:
         with self._write_lock:

@@ -6,6 +6,8 @@ import json
 
 from sqlite_utils import Database
 
+from ..core.record_filters import DeliveryFilter
+
 _INSERT = ("INSERT INTO deliveries (campaign_id, user_id, customer_id, outcome, reason, "
            "http_status, request, response, elapsed_ms, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _KEYS = ("id", "campaign_id", "customer_id", "outcome", "reason", "http_status", "request",
@@ -24,16 +26,27 @@ def counts(db: Database, campaign_id: str) -> list[tuple[str, str | None, int]]:
                       [campaign_id]).fetchall()
 
 
-def find(db: Database, *, campaign_id: str | None, outcome: str | None,
-         customer_id: str | None, limit: int, after_id: int) -> list[dict]:
-    where, params = ["id > ?"], [after_id]
-    for column, value in (("campaign_id", campaign_id), ("outcome", outcome),
-                          ("customer_id", customer_id)):
+def _where(match: DeliveryFilter) -> tuple[list[str], list]:
+    where, params = [], []
+    for column, value in (("campaign_id", match.campaign_id), ("outcome", match.status),
+                          ("customer_id", match.customer_id)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    rows = db.execute(f"SELECT {', '.join(_KEYS)} FROM deliveries WHERE {' AND '.join(where)} "
-                      "ORDER BY id LIMIT ?", [*params, limit]).fetchall()
+    if match.times.since_ms is not None:
+        where.append("ts >= ?")
+        params.append(match.times.since_ms)
+    if match.times.until_ms is not None:
+        where.append("ts < ?")
+        params.append(match.times.until_ms)
+    return where, params
+
+
+def find(db: Database, match: DeliveryFilter, *, limit: int, after_id: int) -> list[dict]:
+    where, params = _where(match)
+    rows = db.execute(f"SELECT {', '.join(_KEYS)} FROM deliveries WHERE "
+                      f"{' AND '.join(['id > ?', *where])} ORDER BY id LIMIT ?",
+                      [after_id, *params, limit]).fetchall()
     result = []
     for row in rows:
         record = dict(zip(_KEYS, row))
@@ -41,3 +54,15 @@ def find(db: Database, *, campaign_id: str | None, outcome: str | None,
         record["response"] = json.loads(record["response"]) if record["response"] else None
         result.append(record)
     return result
+
+
+def count(db: Database, match: DeliveryFilter) -> int:
+    where, params = _where(match)
+    return db.execute("SELECT count(*) FROM deliveries"
+                      + (f" WHERE {' AND '.join(where)}" if where else ""), params).fetchone()[0]
+
+
+def delete(db: Database, match: DeliveryFilter) -> int:
+    where, params = _where(match)
+    return db.execute("DELETE FROM deliveries"
+                      + (f" WHERE {' AND '.join(where)}" if where else ""), params).rowcount

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from sqlite_utils import Database
 
+from ..core.record_filters import TimeRange
 from ..core.sinks import SinkBehaviour, SinkState
 
 
@@ -33,6 +35,34 @@ def add_request(db: Database, name: str, seq: int, received_at: int, record: dic
 def requests(db: Database, name: str) -> list[dict]:
     return [json.loads(r[0]) for r in db.execute(
         "SELECT record FROM sink_requests WHERE sink = ? ORDER BY seq", [name])]
+
+
+def _timed(name: str, times: TimeRange) -> tuple[str, list]:
+    where, params = ["sink = ?"], [name]
+    if times.since_ms is not None:
+        where.append("received_at >= ?")
+        params.append(times.since_ms)
+    if times.until_ms is not None:
+        where.append("received_at < ?")
+        params.append(times.until_ms)
+    return " AND ".join(where), params
+
+
+def matching(db: Database, name: str, times: TimeRange) -> Iterator[tuple[int, dict]]:
+    """``(row id, record)`` of the sink's requests received in ``times``, in ``seq`` order."""
+    where, params = _timed(name, times)
+    for row_id, record in db.execute(
+            f"SELECT id, record FROM sink_requests WHERE {where} ORDER BY seq", params):
+        yield row_id, json.loads(record)
+
+
+def delete_requests(db: Database, ids: list[int]) -> int:
+    deleted = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        deleted += db.execute(f"DELETE FROM sink_requests WHERE id IN "
+                              f"({', '.join('?' * len(chunk))})", chunk).rowcount
+    return deleted
 
 
 def clear(db: Database, name: str) -> None:
