@@ -78,8 +78,8 @@ def test_spec5_3_periodic_daily_instances_with_their_own_stats(client, auth, par
     assert child["parent_campaign_id"] == campaign_id
     assert client.get(f"/api/campaigns/{campaign_id}").json["status"] == "SENT"
     times = [d["time"] for d in client.get("/_sim/deliveries").json["deliveries"]]
-    assert times == ["2026-11-23T09:00:00.000Z"] * 2 + ["2026-11-24T09:00:00.000Z"] * 2 + [
-        "2026-11-25T09:00:00.000Z"] * 2
+    # two users per instance, paced at the default throttle (60,000/min: 1 ms apart)
+    assert times == [f"2026-11-2{day}T09:00:00.00{i}Z" for day in (3, 4, 5) for i in (0, 1)]
 
 
 def test_spec5_3_paused_periodic_skips_and_does_not_backfill(client, auth, partner):

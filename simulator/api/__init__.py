@@ -47,7 +47,8 @@ def json_body():
 
 
 def register(app: Flask) -> None:
-    from . import campaigns, connected_apps, data_api, oauth_callback, readback, sim, workspaces
+    from . import campaigns, connected_apps, data_api, delivery_settings, oauth_callback, readback
+    from . import sim, workspaces
 
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(oauth_callback.bp)
@@ -60,6 +61,7 @@ def register(app: Flask) -> None:
     from . import reports
     app.register_blueprint(reports.bp)
     app.register_blueprint(workspaces.bp)
+    app.register_blueprint(delivery_settings.bp)
 
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import conversions, recurrence, schedule_checks, segments, triggers
+from . import conversions, gates, recurrence, schedule_checks, segments, triggers
 from .errors import FieldError
 
 CONNECTED_APP, CONNECTOR = "CONNECTED_APP", "CONNECTOR"
@@ -88,4 +88,5 @@ def check_create(body: Any, now: datetime) -> list[FieldError]:
     if delivery == "EVENT_TRIGGERED":
         errors += triggers.check_trigger(body.get("trigger_condition"))
     errors += conversions.check(body.get("conversion_goal_details"))
+    errors += gates.check_campaign(body)
     return errors

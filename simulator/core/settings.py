@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("send_timeout_s", 5.0, float,
             "Timeout of one request to a partner endpoint, connect plus response (seconds)."),
     Setting("send_concurrency", 16, int, "Requests a campaign keeps in flight at once."),
+    Setting("throttle_realtime", True, _bool,
+            "In system time, pace campaign sends at their throttle (MoEngage: 60,000/min "
+            "by default); false sends as fast as the transport goes."),
     Setting("send_retries", 0, int,
             "Retries of a send that got no response or a 5xx (MoEngage: none; 3 = its option)."),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import campaigns as rules
-from ..core import form_values, outbound, recurrence, templating
+from ..core import form_values, gates, outbound, recurrence, templating
 from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import campaigns as table
@@ -186,10 +186,16 @@ BREAKDOWN_GROUPS = {"http": "http_status", "personalization": "personalization",
                     "no_response": "no_response", "not_send": "not_send", "oauth": "oauth"}
 
 
+# spec §4 / campaign-api §3 [I]: the Connector funnel, in gate order
+FUNNEL = ("in_segment", "after_duplicate_removal", "after_gates", "after_personalization",
+          "sent")
+
+
 @conversions.merged_into_stats
 def stats(ctx: Context, campaign_id: str) -> dict:
-    """Attempted, Sent, Failed and the failure breakdown, from the delivery log; a periodic
-    campaign adds up its instances and lists each one's own figures."""
+    """Attempted, Sent, Failed, the funnel and the failure breakdown (held-back users under
+    ``removed`` by gate), from the delivery log; a periodic campaign adds up its instances and
+    lists each one's own figures. in_segment = removed + attempted."""
     get(ctx, campaign_id)
     with ctx.store.read() as db:
         children = table.instances(db, campaign_id)
@@ -202,8 +208,9 @@ def stats(ctx: Context, campaign_id: str) -> dict:
                 for detail, n in counts.items():
                     breakdown.setdefault(group, {})
                     breakdown[group][detail] = breakdown[group].get(detail, 0) + n
-        return {"campaign_id": campaign_id, **total, "failure_breakdown": breakdown,
-                "instances": parts}
+        funnel = {key: sum(p["funnel"][key] for p in parts) for key in FUNNEL}
+        return {"campaign_id": campaign_id, **total, "funnel": funnel,
+                "failure_breakdown": breakdown, "instances": parts}
     return _stats(ctx, campaign_id)
 
 
@@ -218,8 +225,20 @@ def _stats(ctx: Context, campaign_id: str) -> dict:
             kind, _, detail = (reason or "unknown:").partition(":")
             group = breakdown.setdefault(BREAKDOWN_GROUPS.get(kind, kind), {})
             group[detail] = group.get(detail, 0) + n
+        elif outcome == "removed":
+            group = breakdown.setdefault("removed", {})
+            group[reason] = group.get(reason, 0) + n
+    removed = breakdown.get("removed", {})
+    in_segment = sum(removed.values()) + sent + failed
+    after_gates = in_segment - sum(removed.values())
+    unrendered = sum(breakdown.get("personalization", {}).values()) + \
+        sum(breakdown.get("not_send", {}).values())
+    funnel = {"in_segment": in_segment,
+              "after_duplicate_removal": in_segment - removed.get(gates.DUPLICATE, 0),
+              "after_gates": after_gates, "after_personalization": after_gates - unrendered,
+              "sent": sent}
     return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
-            "failed": failed, "failure_breakdown": breakdown}
+            "failed": failed, "funnel": funnel, "failure_breakdown": breakdown}
 
 
 def schedule(ctx: Context, campaign_id: str, count: int | None) -> dict:

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
 from ..core import evaluation, form_values, outbound, recurrence, templating
+from ..core import gates as gates_rules
 from ..core import oauth_configs as oauth_rules
+from ..core.clock import VIRTUAL
 from ..core.http import HttpResult, OutboundRequest
 from ..core.timestamps import to_ms
 from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
 from ..store import connections, connectors, deliveries, jobs, users
 from ..transport import Transport
-from . import oauth, oauth_configs, segments
+from . import gates, oauth, oauth_configs, segments
 from .context import Context
 from .ingest import IngestSession
 
@@ -214,16 +217,28 @@ def _user_due(campaign: dict, now) -> Callable[[dict], int | None] | None:
     return None
 
 
-def send_audience(ctx: Context, campaign: dict, plan: Plan) -> tuple[dict, int | None]:
+def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
+                  ) -> tuple[dict, int | None]:
     """Send to every user of the campaign's audience not reached yet whose send time has come;
-    returns the totals and the next per-user send time still ahead, if any."""
+    returns the totals and the next per-user send time still ahead, if any.
+
+    Each batch passes the gates (spec §5.6) first; held-back users are recorded as
+    ``removed``. The audience limit stops the sends when reached (the rest are removed with
+    ``audience_limit`` and ``totals["limit_reached"]`` is set). Send times are paced at the
+    campaign's throttle: virtual timestamps in virtual time, real waits in system time."""
     now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
     where, params = segments.audience(ctx, campaign["body"]["segmentation_details"])
     renderer = templating.Renderer(now)
     due = _user_due(campaign, now)
-    totals = {"attempted": 0, "sent": 0, "failed": 0}
+    totals = {"attempted": 0, "sent": 0, "failed": 0, "removed": 0}
     next_due: int | None = None
     transport = transport_for(ctx)
+    keeper = gates.Gatekeeper(ctx, campaign, draw)
+    keeper.find_duplicates(where, params)
+    limit = keeper.audience_limit()
+    room = None if limit is None else max(0, limit["limit"] - keeper.sent_against_limit(now))
+    with ctx.store.read() as db:
+        pacer = Pacer(ctx, campaign, users.count_where(db, where, params), now_ms)
     after = 0
     while True:
         with ctx.store.read() as db:
@@ -242,12 +257,56 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan) -> tuple[dict, int |
                 elif next_due is None or at < next_due:
                     next_due = at
             batch = ready
-        rows, created = send_batch(plan, renderer, transport, batch, now, now_ms)
-        record(ctx, rows, created, now_ms)
-        for row in rows:
-            totals["attempted"] += 1
-            totals[row[3]] += 1
+        kept, removed, events = keeper.admit(batch, now, now_ms)
+        record(ctx, removed, (events, {}), now_ms)
+        totals["removed"] += len(removed)
+        while kept:
+            take = kept if room is None else kept[:room]
+            kept = kept[len(take):]
+            if take:
+                rows, created = send_batch(plan, renderer, transport, take, now, now_ms)
+                pacer.stamp(rows)
+                record(ctx, rows, created, now_ms)
+                for row in rows:
+                    totals["attempted"] += 1
+                    totals[row[3]] += 1
+                    if room is not None and row[3] == "sent":
+                        room -= 1
+            if room == 0 and kept:
+                # spec §5.5: the limit is reached; nobody else of this run is sent to
+                record(ctx, [keeper.removed_row(e, gates_rules.AUDIENCE_LIMIT, now_ms)
+                             for e in kept], ([], {}), now_ms)
+                totals["removed"] += len(kept)
+                totals["limit_reached"] = True
+                kept = []
     return totals, next_due
+
+
+class Pacer:
+    """Throttle (spec §5.3): request *i* of a run goes at ``start + i * 60 s / rpm``, the rate
+    raised so the run ends within 4 hours. Virtual time stamps the rows with those times; system
+    time also waits for them (per batch) unless ``throttle_realtime`` is off."""
+
+    def __init__(self, ctx: Context, campaign: dict, audience: int, start_ms: int):
+        self.ctx = ctx
+        self.rpm = gates_rules.throttle_rpm(campaign["body"], audience)
+        self.start_ms = start_ms
+        self.position = 0
+        self.virtual = ctx.clock.mode == VIRTUAL
+        self.wait = not self.virtual and ctx.settings.throttle_realtime
+
+    def stamp(self, rows: list[tuple]) -> None:
+        if not self.virtual and not self.wait:
+            return
+        if self.wait:
+            ahead_ms = self.start_ms + gates_rules.paced_offset_ms(self.position, self.rpm) \
+                - self.ctx.clock.now_ms()
+            if ahead_ms > 0:
+                threading.Event().wait(ahead_ms / 1000)
+        for i, row in enumerate(rows):
+            rows[i] = (*row[:9], self.start_ms + gates_rules.paced_offset_ms(self.position,
+                                                                            self.rpm))
+            self.position += 1
 
 
 def send_campaign(ctx: Context, job: dict) -> dict:
@@ -262,7 +321,7 @@ def send_campaign(ctx: Context, job: dict) -> dict:
         campaign_table.set_status(db, campaign["id"], rules.ACTIVE, now_ms)
     totals, next_due = send_audience(ctx, campaign, plan)
     with ctx.store.write() as db:
-        if next_due is not None:
+        if next_due is not None and not totals.get("limit_reached"):
             jobs.add(db, next_due, job["kind"], campaign["id"])
         else:
             campaign_table.set_status(db, campaign["id"], rules.SENT, ctx.clock.now_ms(),

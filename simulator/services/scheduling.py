@@ -13,13 +13,14 @@ import logging
 from datetime import datetime
 
 from ..core import campaigns as rules
+from ..core import gates as gate_rules
 from ..core import recurrence, triggers
 from ..core.timestamps import from_ms, to_ms
 from ..core.tracking import TrackedEvent
 from ..store import campaigns as table
 from ..store import events as event_table
 from ..store import jobs, users
-from . import delivery, segments
+from . import delivery, gates, segments
 from .context import Context
 
 log = logging.getLogger("moesim.scheduling")
@@ -28,6 +29,7 @@ SEND = "send_campaign"          # a one-time campaign's send
 INSTANCE = "periodic_instance"  # one periodic instance
 TRIGGERED = "triggered_send"    # one user's event-triggered send
 ACTIVATE, EXPIRE = "activate", "expire"
+RESUME = "resume"               # a daily audience limit's pause ends
 
 
 def schedule_new(db, campaign: dict, now: datetime) -> str:
@@ -68,11 +70,17 @@ def periodic_instance(ctx: Context, job: dict) -> dict:
         fired += 1
         child = _child(ctx, parent, fired)
         plan = delivery.prepare(ctx, child)
-        totals, _ = delivery.send_audience(ctx, child, plan)
+        totals, _ = delivery.send_audience(ctx, child, plan, draw=fired)
         now_ms = ctx.clock.now_ms()
+        limit = (parent["body"].get("campaign_audience_limit") or {})
         with ctx.store.write() as db:
             table.set_status(db, child["id"], rules.SENT, now_ms, sent=True)
-            table.set_status(db, parent["id"], rules.ACTIVE, now_ms)
+            # spec §5.5: a TOTAL limit reached pauses the campaign; INSTANCE ends the instance
+            paused = totals.get("limit_reached") and limit.get("frequency") == "TOTAL"
+            table.set_status(db, parent["id"], rules.PAUSED if paused else rules.ACTIVE, now_ms)
+            if paused:
+                return {"instance": fired, "instance_id": child["id"], **totals,
+                        "paused": "audience limit reached"}
         summary = {"instance": fired, "instance_id": child["id"], **totals}
     upcoming = recurrence.next_fire(schedule, from_ms(job["due_at"]), fired)
     # Restart policy: instances that fell due while the server was down ran once (this one);
@@ -161,13 +169,84 @@ def triggered_send(ctx: Context, job: dict) -> dict:
             return {"dropped": "the follow-up event happened"}
     if user is None:
         return {"dropped": "user missing"}
-    plan = delivery.prepare(ctx, campaign)
     now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
+    # the campaign control group is re-drawn per trigger (a DND-queued send keeps its draw)
+    keeper = gates.Gatekeeper(ctx, campaign, draw=payload.get("draw", job["id"]))
+    entry = (*user, event["attributes"])
+    held = _held_back(ctx, keeper, job, entry, now, now_ms)
+    if held is not None:
+        return {"customer_id": payload["customer_id"], **held}
+    plan = delivery.prepare(ctx, campaign)
     rows, created = delivery.send_batch(
         plan, delivery.templating.Renderer(now), delivery.transport_for(ctx),
-        [(*user, event["attributes"])], now, now_ms)
+        [entry], now, now_ms)
     delivery.record(ctx, rows, created, now_ms)
+    limit = keeper.audience_limit()
+    if limit and rows[0][3] == "sent" and keeper.sent_against_limit(now) >= limit["limit"]:
+        _pause_at_limit(ctx, keeper, now)
     return {"customer_id": payload["customer_id"], "outcome": rows[0][3]}
+
+
+def _held_back(ctx: Context, keeper: gates.Gatekeeper, job: dict, entry: tuple, now,
+               now_ms: int) -> dict | None:
+    """Gates of one trigger (spec §5.6): control groups, limits, FC, audience limit, DND."""
+    kept, removed, events = keeper.admit([entry], now, now_ms)
+    if not kept:
+        delivery.record(ctx, removed, (events, {}), now_ms)
+        return {"outcome": "removed", "reason": removed[0][4]}
+    limit = keeper.audience_limit()
+    if limit and keeper.sent_against_limit(now) >= limit["limit"]:
+        delivery.record(ctx, [keeper.removed_row(entry, gate_rules.AUDIENCE_LIMIT, now_ms)],
+                        (events, {}), now_ms)
+        _pause_at_limit(ctx, keeper, now)
+        return {"outcome": "removed", "reason": gate_rules.AUDIENCE_LIMIT}
+    release = keeper.dnd_release(entry[2], now)
+    payload = job["payload"]
+    if release is None and payload.get("dnd") and keeper.dnd.get("queue_mode") == \
+            "one_per_campaign":
+        # spec §5.5 (S21): one queued message per campaign, the first (FIFO) or last (LIFO)
+        with ctx.store.read() as db:
+            queued = jobs.queued_together(db, TRIGGERED, job["campaign_id"],
+                                          payload["customer_id"], payload["dnd"])
+        keep = min(queued) if keeper.dnd.get("order", "FIFO") == "FIFO" else max(queued)
+        if job["id"] != keep:
+            release = "superseded"
+    if release is None:
+        if events:
+            delivery.record(ctx, [], (events, {}), now_ms)
+        return None
+    if release != "superseded" and keeper.dnd.get("action") == "queue":
+        at = to_ms(release)
+        with ctx.store.write() as db:
+            jobs.add(db, at, TRIGGERED, job["campaign_id"],
+                     {**payload, "dnd": at, "draw": keeper.draw})
+        if events:
+            delivery.record(ctx, [], (events, {}), now_ms)
+        return {"outcome": "queued", "until": at}
+    delivery.record(ctx, [keeper.removed_row(entry, gate_rules.DND, now_ms)], (events, {}),
+                    now_ms)
+    return {"outcome": "removed", "reason": gate_rules.DND}
+
+
+def _pause_at_limit(ctx: Context, keeper: gates.Gatekeeper, now) -> None:
+    """spec §5.5: the campaign pauses at its audience limit; a DAILY limit resumes at 00:00 in
+    the campaign's zone."""
+    limit = keeper.audience_limit() or {}
+    with ctx.store.write() as db:
+        table.set_status(db, keeper.family, rules.PAUSED, ctx.clock.now_ms())
+        if limit.get("frequency") == "DAILY":
+            midnight = gate_rules.day_start(now, keeper.campaign_zone(), -1)
+            jobs.add(db, to_ms(midnight), RESUME, keeper.family)
+
+
+def resume(ctx: Context, job: dict) -> dict:
+    """A daily audience limit's pause ends at midnight (not a marketer's pause)."""
+    with ctx.store.write() as db:
+        campaign = table.get(db, job["campaign_id"])
+        if campaign and campaign["status"] == rules.PAUSED:
+            table.set_status(db, campaign["id"], rules.ACTIVE, ctx.clock.now_ms())
+            return {"resumed": campaign["id"]}
+    return {}
 
 
 def activate(ctx: Context, job: dict) -> dict:
@@ -187,4 +266,4 @@ def expire(ctx: Context, job: dict) -> dict:
 
 
 HANDLERS = {SEND: delivery.send_campaign, INSTANCE: periodic_instance,
-            TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire}
+            TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire, RESUME: resume}

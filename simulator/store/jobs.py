@@ -45,3 +45,12 @@ def requeue_running(db: Database) -> int:
 def next_due_at(db: Database) -> int | None:
     row = db.execute("SELECT min(due_at) FROM jobs WHERE status = 'pending'").fetchone()
     return row[0]
+
+
+def queued_together(db: Database, kind: str, campaign_id: str, customer_id: str,
+                    release_ms: int) -> list[int]:
+    """Ids of a user's sends of one campaign queued for the same DND release."""
+    return [row[0] for row in db.execute(
+        "SELECT id FROM jobs WHERE kind = ? AND campaign_id = ? AND due_at = ? "
+        "AND json_extract(payload, '$.customer_id') = ? AND json_extract(payload, '$.dnd') = ?",
+        [kind, campaign_id, release_ms, customer_id, release_ms])]

@@ -218,3 +218,11 @@ def m008_segments(db):
         updated_at INTEGER NOT NULL
     );
     """)
+
+
+@MIGRATIONS()
+def m009_delivery_gates(db):
+    db.executescript("""
+    -- Frequency capping and "limit messages per user" count a user's recent sends.
+    CREATE INDEX ix_deliveries_user_ts ON deliveries(user_id, ts);
+    """)

@@ -61,6 +61,11 @@ def count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM users").fetchone()[0]
 
 
+def count_where(db: Database, where: str, params: list) -> int:
+    """How many users a compiled audience has."""
+    return db.execute(f"SELECT count(*) FROM users WHERE {where}", params).fetchone()[0]
+
+
 def _row(row) -> dict:
     row_id, cid, attrs, created, updated = row
     return {"id": row_id, "customer_id": cid, "attrs": json.loads(attrs),
