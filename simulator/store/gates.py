@@ -59,7 +59,7 @@ def sent_count(db: Database, campaign_ids: list[str] | None = None, family_id: s
 def duplicates(db: Database, where: str, params: list, keys: list[str]) -> set[int]:
     """Users of an audience whose values of ``keys`` (all set) an earlier user (lower id) of the
     same audience already has: the ones "remove duplicate users" holds back."""
-    columns = [f"json_extract(attrs, '$.\"' || ? || '\"')" for _ in keys]
+    columns = ["json_extract(attrs, '$.\"' || ? || '\"')" for _ in keys]
     present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
     group = ", ".join(columns)
     rows = db.execute(
