@@ -225,3 +225,24 @@ def test_serve_from_a_snapshot_resumes_its_data_and_clock(serve, tmp_path, clien
     assert "2026-11-23T10:00:00.000Z" in result.output
     assert requests.get(f"{server.url}/_sim/clock", timeout=5).json()["now"] == \
         "2026-11-23T10:00:00.000Z"
+
+
+def test_snapshots_and_waits_are_per_workspace(client, tmp_path):
+    assert client.post("/_sim/workspaces", json={"id": "ci-7"}).status_code == 201
+    client.post("/_ws/ci-7/_sim/sink/s", json={"a": 1})
+    assert client.get("/_ws/ci-7/_sim/sinks/s/wait?timeout=0").json["matched"] == 1
+    assert client.get("/_sim/sinks/s/wait?timeout=0").json["matched"] == 0
+    snap = str(tmp_path / "ws.db")
+    assert client.post("/_ws/ci-7/_sim/snapshot", json={"path": snap}).status_code == 200
+    client.delete("/_ws/ci-7/_sim/sinks/s")
+    assert client.post("/_ws/ci-7/_sim/snapshot/restore", json={"path": snap}).status_code == 200
+    assert len(client.get("/_ws/ci-7/_sim/sinks/s").json["requests"]) == 1
+    assert client.get("/_sim/sinks/s").json["requests"] == []
+
+
+def test_serve_from_a_file_that_is_not_a_snapshot_exits_with_one_line(tmp_path):
+    (tmp_path / "x.db").write_text("not a database")
+    result = _cli("serve", "--snapshot", str(tmp_path / "x.db"), "--db", str(tmp_path / "s.db"),
+                  "--port", "0")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "is not a moesim snapshot" in result.output
