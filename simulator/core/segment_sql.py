@@ -107,10 +107,11 @@ def condition(item: dict, column: Column, when: When) -> Sql:
 
 
 def text_test(kind: str, lhs: str, values: list, case_sensitive: bool) -> Sql:
+    if kind == "is":  # NOCASE (ASCII, like lower()) costs less than a lower() call per row
+        collate = "" if case_sensitive else " COLLATE NOCASE"
+        return f"{lhs}{collate} IN ({','.join('?' * len(values))})", values
     if not case_sensitive:
         lhs, values = f"lower({lhs})", [str(v).lower() for v in values]
-    if kind == "is":
-        return f"{lhs} IN ({','.join('?' * len(values))})", values
     tests = []
     for value in values:
         if value == "":
