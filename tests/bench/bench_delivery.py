@@ -1,7 +1,8 @@
 """Bench: a Connected App campaign, ASAP, to N users, with the full per-user work (render,
 send, evaluate, record), against a fast local sink; and, in the same run, a plain Python loop
 posting the same bodies with ``requests.Session`` (targets: >= 3,333 req/s, MoEngage's
-200,000/min cap, and >= 2x the plain loop).
+200,000/min cap, and >= 2x the plain loop), and the campaign's peak RSS (target < 300 MB for
+1M users).
 
     python tests/bench/bench_delivery.py [--users 100000] [--sink moesim|minimal]
                                          [--concurrency 8] [--loop 10000]
@@ -36,6 +37,21 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSITE = json.loads((ROOT / "tests" / "data" / "connectors" / "composite.json").read_text())
 
 
+def reset_peak_rss() -> None:
+    """Linux: start VmHWM afresh, so the peak is the campaign's, not the import's."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def rss_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=100_000)
@@ -52,8 +68,9 @@ def main() -> None:
 
 
 def run(args, sink: Sink, tmp: str) -> None:
+    # throttle_realtime off: this measures the send path, not MoEngage's 60,000/min pacing
     ctx, _ = create_context(Settings(db=os.path.join(tmp, "bench.db"), fixtures="none",
-                                     send_concurrency=args.concurrency))
+                                     send_concurrency=args.concurrency, throttle_realtime=False))
     users = os.path.join(tmp, "users.jsonl")
     with open(users, "w") as out:
         for i in range(args.users):
@@ -79,10 +96,13 @@ def run(args, sink: Sink, tmp: str) -> None:
         "segmentation_details": {"is_all_user_campaign": True},
         "scheduling_details": {"delivery_type": "ASAP"}})["campaign_id"]
 
+    reset_peak_rss()
+    rss_before = rss_mb("VmRSS")
     started = time.perf_counter()
     cpu = time.process_time()
     [ran] = engine.run_due(ctx)
     elapsed = time.perf_counter() - started
+    peak = rss_mb("VmHWM")
     cpu = time.process_time() - cpu
     stats = campaigns.stats(ctx, campaign_id)
     rate = ran["attempted"] / elapsed
@@ -90,6 +110,8 @@ def run(args, sink: Sink, tmp: str) -> None:
           f"{args.concurrency}: {ran['attempted']:,} requests in {elapsed:.1f} s = "
           f"{rate:,.0f} req/s (sent {stats['sent']:,}, failed {stats['failed']:,}; "
           f"{cpu / ran['attempted'] * 1e6:.0f} us CPU per user in this process)")
+    print(f"peak RSS of this process during the campaign: {peak:,.0f} MB (before it: "
+          f"{rss_before:,.0f} MB; target < 300 MB for 1M users)")
 
     bodies = [json.dumps({"to": f"+9198{i:08d}", "text": f"Hi Name{i % 977}, your order has "
                                                           "shipped"}).encode()
