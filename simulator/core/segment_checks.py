@@ -15,7 +15,7 @@ from . import segment_dates
 from .errors import FieldError
 from .attributes import storage_key
 from .segment_events import AGGREGATES, EXECUTION_TYPES, RANGE_TYPES, time_range
-from .segment_sql import (DATETIME_OPERATORS, OPERATORS, PART_OPERATORS, STORED_TYPES,
+from .segment_sql import (OPERATORS, PART_OPERATORS, STORED_TYPES,
                           STRING_KINDS, part_value)
 from .time_windows import UNITS
 
