@@ -8,7 +8,6 @@ import threading
 import requests
 
 from simulator.app import create_app
-from simulator.core.settings import Settings
 
 from .conftest import KEY, WORKSPACE, basic
 from .test_campaigns import COMPOSITE, _campaign
