@@ -330,3 +330,20 @@ def test_global_control_group_percentage_is_stable_and_proportional():
     assert 900 < len(members) < 1100
     assert members == [c for c in (f"user-{i}" for i in range(10_000))
                        if gates.in_global_control_group(config, 7, c)]
+
+
+def test_spec5_4_campaign_filters_on_attributes_of_the_wrong_type_are_422(client, auth, partner):
+    """Bad input (issue 5): a filter on a known attribute of another type, or an unknown saved
+    segment, fails the campaign create with the path; nothing is stored."""
+    _user(client, auth, "a", age=31)
+    ids = _connected_app(client, partner)
+    bad = client.post("/api/campaigns", json=_campaign(*ids, segmentation_details={
+        "included_filters": {"filter_operator": "and", "filters": [
+            {"filter_type": "user_attributes", "name": "age", "data_type": "string",
+             "operator": "is", "value": "31"},
+            {"filter_type": "custom_segments", "id": 999}]}}))
+    assert bad.status_code == 422
+    paths = [e["path"] for e in bad.json["errors"]]
+    assert any(p.startswith("segmentation_details.included_filters.filters[0]") for p in paths)
+    assert any(p.startswith("segmentation_details.included_filters.filters[1]") for p in paths)
+    assert client.get("/api/campaigns").json["campaigns"] == []

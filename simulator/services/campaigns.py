@@ -7,12 +7,13 @@ from typing import Any
 
 from ..core import campaigns as rules
 from ..core import form_values, gates, outbound, recurrence, templating
+from ..core import segments as segment_rules
 from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import campaigns as table
 from ..store import connections, connectors, deliveries, jobs
 from ..store import oauth_configs as oauth_table
-from . import conversions
+from . import conversions, segments
 from .connections import CONNECTED
 from . import scheduling
 from .context import Context
@@ -58,6 +59,10 @@ def check(db, body: Any, errors: list[FieldError], now) -> dict | None:
     Connected App campaign. Campaign field values in ``body`` are replaced by their checked,
     normalised form."""
     errors += rules.check_create(body, now)
+    if not errors:
+        # what needs the store: attribute types and saved segment ids (spec §5.4 bad input)
+        errors += segment_rules.check(body["segmentation_details"], "segmentation_details",
+                                      segments.catalogue(db))
     if errors:
         return None
     if body["channel"] == rules.CONNECTED_APP:
