@@ -205,7 +205,8 @@ class Sink:
 
         self._server = make_server("127.0.0.1", 0)
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         self._http = _Http(self.base)
 
@@ -240,7 +241,9 @@ def serve_in_process(start_time: str, seed: int = 0, workspace_id: str = WORKSPA
                             clock="virtual", start_time=start_time, seed=seed, **settings)
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # a short poll: shutdown() waits up to one poll (0.5 s by default) per simulator
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                  daemon=True)
         thread.start()
         client = Moesim(f"http://127.0.0.1:{server.server_port}")
         try:
