@@ -229,7 +229,7 @@ def figures(conversions: int, converters: int, revenue: float, reached: int) -> 
     spec §4.2: CVR = unique conversions / sent x 100; AOV = revenue / conversion events;
     ARPU = revenue / unique conversions."""
     return {"conversions": conversions, "converted_users": converters,
-            "cvr": _rate(converters, reached), "revenue": round(revenue, 2),
+            "cvr": _rate(converters, reached), "revenue": round(float(revenue), 2),
             "aov": _ratio(revenue, conversions), "arpu": _ratio(revenue, converters)}
 
 
