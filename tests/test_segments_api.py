@@ -171,3 +171,35 @@ def test_campaign_reaches_buyers_minus_the_excluded_at_the_sink(client, auth, pa
     sent = [r["json"]["to"] for r in
             requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]]
     assert sent == ["+91a"]
+
+
+def test_counts_are_the_same_before_and_after_the_attribute_index(client, auth, ctx):
+    """Adaptive indexing ([I]): the first count on a custom attribute builds an expression
+    index; the counts it serves are the hand-computed ones (case-insensitive, exact, numbers)."""
+    for cid, city, score in (("a", "Mumbai", 5), ("b", "MUMBAI", 7), ("c", "Pune", 9),
+                             ("d", None, 3)):
+        attributes = {"score": score} if city is None else {"city": city, "score": score}
+        client.post(f"/v1/customer/{WORKSPACE}", headers=auth, json={
+            "type": "customer", "customer_id": cid, "attributes": attributes})
+
+    def count(item):
+        answer = client.post("/api/segments/count", json={"segmentation_details": {
+            "included_filters": {"filter_operator": "and", "filters": [
+                {"filter_type": "user_attributes", **item}]}}})
+        assert answer.status_code == 200, answer.json
+        return answer.json["count"]
+
+    city = {"name": "city", "data_type": "string", "operator": "is", "value": "mumbai"}
+    exact = {**city, "value": "MUMBAI", "case_sensitive": True}
+    score = {"name": "score", "data_type": "double", "operator": "between", "value": 5,
+             "value1": 9}
+    with ctx.store.read() as db:
+        before = db.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                            "'ix_users_attr_%'").fetchone()[0]
+    assert before == 0
+    assert [count(city), count(exact), count(score)] == [2, 1, 2]
+    with ctx.store.read() as db:
+        built = db.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                           "'ix_users_attr_%'").fetchone()[0]
+    assert built == 3
+    assert [count(city), count(exact), count(score)] == [2, 1, 2]

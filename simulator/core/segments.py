@@ -22,7 +22,8 @@ from .segment_checks import Catalogue, check
 from .segment_sql import Column, Sql, When, condition, negated
 from .time_windows import filter_zone
 
-__all__ = ["Catalogue", "check", "compile_audience", "referenced_segments", "CycleError"]
+__all__ = ["Catalogue", "check", "compile_audience", "referenced_segments", "CycleError",
+           "index_hints"]
 
 Resolver = Callable[[int], "dict | None"]
 
@@ -53,6 +54,31 @@ def referenced_segments(segmentation: dict) -> set[int]:
     walk(segmentation.get("included_filters"))
     walk(segmentation.get("excluded_filters"))
     return found
+
+
+def index_hints(segmentation: dict) -> set[tuple[str, bool]]:
+    """``(JSON path literal, nocase)`` of the custom user attributes this segmentation compares
+    by value (string is/in, numbers): an expression index on each turns a full scan of every
+    user's JSON into an index search (``services.segments`` creates them on first use)."""
+    hints: set[tuple[str, bool]] = set()
+
+    def walk(group: dict | None) -> None:
+        for item in (group or {}).get("filters") or ():
+            kind = item.get("filter_type")
+            if kind == "nested_filters":
+                walk(item)
+            elif kind == "user_attributes":
+                column = Column.user(item["name"])
+                if column.direct:
+                    continue
+                if item.get("data_type") == "string" and item.get("operator") in ("is", "in"):
+                    hints.add((column.path, not item.get("case_sensitive", False)))
+                elif item.get("data_type") == "double" and item.get("operator") != "exists":
+                    hints.add((column.path, False))
+
+    walk(segmentation.get("included_filters"))
+    walk(segmentation.get("excluded_filters"))
+    return hints
 
 
 class _Compiler:

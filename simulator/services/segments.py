@@ -32,11 +32,23 @@ def audience(ctx: Context, segmentation: dict, db=None) -> tuple[str, list]:
     """``(where, params)`` over ``users`` for a checked segmentation, now, in the app zone;
     saved segments are read as they are now."""
     if db is None:
+        index_attributes(ctx, segmentation)
         with ctx.store.read() as reader:
             return audience(ctx, segmentation, reader)
     return rules.compile_audience(segmentation, now=ctx.clock.now(),
                                   tz=ctx.settings.app_timezone,
                                   resolve=lambda segment_id: _definition(db, segment_id))
+
+
+def index_attributes(ctx: Context, segmentation: dict) -> None:
+    """[I] Adaptive indexing: the first audience that compares a custom attribute by value
+    builds an expression index on it (~1 s per million users, once); later counts and sends
+    search the index instead of reading every user's JSON."""
+    hints = rules.index_hints(segmentation)
+    if hints:
+        with ctx.store.write() as db:
+            for path, nocase in sorted(hints):
+                table.ensure_attribute_index(db, path, nocase)
 
 
 def _definition(db, segment_id: int) -> dict | None:
@@ -49,6 +61,8 @@ def count(ctx: Context, body: Any) -> dict:
         raise ValidationFailed("body must be an object", path="body")
     with ctx.store.read() as db:
         segmentation = _checked(db, body.get("segmentation_details"))
+    index_attributes(ctx, segmentation)
+    with ctx.store.read() as db:
         where, params = audience(ctx, segmentation, db)
         return {"count": table.count_audience(db, where, params)}
 

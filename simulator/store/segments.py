@@ -3,6 +3,7 @@ aggregate that compiled aggregations call."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import statistics
@@ -83,3 +84,15 @@ def campaign_bodies_naming(db: Database, statuses: tuple[str, ...]) -> list[tupl
 
 def count_audience(db: Database, where: str, params: list) -> int:
     return db.execute(f"SELECT count(*) FROM users WHERE {where}", params).fetchone()[0]
+
+
+def ensure_attribute_index(db: Database, path: str, nocase: bool) -> bool:
+    """An expression index on one custom user attribute, as segment filters compare it
+    (``path`` is the SQL literal from ``core.segments.index_hints``); True when created now."""
+    name = "ix_users_attr_" + hashlib.sha1(f"{path}|{nocase}".encode()).hexdigest()[:12]
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                  [name]).fetchone():
+        return False
+    collate = " COLLATE NOCASE" if nocase else ""
+    db.execute(f"CREATE INDEX {name} ON users(json_extract(attrs, {path}){collate})")
+    return True
