@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,7 +18,6 @@ from ..core import attributes as attributes_
 from ..core import evaluation, form_values, outbound, recurrence, templating
 from ..core import gates as gates_rules
 from ..core import oauth_configs as oauth_rules
-from ..core.clock import VIRTUAL
 from ..core.http import HttpResult, OutboundRequest
 from ..core.timestamps import to_ms
 from ..core.tracking import TrackedEvent
@@ -238,7 +236,7 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
     limit = keeper.audience_limit()
     room = None if limit is None else max(0, limit["limit"] - keeper.sent_against_limit(now))
     with ctx.store.read() as db:
-        pacer = Pacer(ctx, campaign, users.count_where(db, where, params), now_ms)
+        pacer = gates.Pacer(ctx, campaign, users.count_where(db, where, params), now_ms)
     after = 0
     while True:
         with ctx.store.read() as db:
@@ -280,33 +278,6 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
                 totals["limit_reached"] = True
                 kept = []
     return totals, next_due
-
-
-class Pacer:
-    """Throttle (spec §5.3): request *i* of a run goes at ``start + i * 60 s / rpm``, the rate
-    raised so the run ends within 4 hours. Virtual time stamps the rows with those times; system
-    time also waits for them (per batch) unless ``throttle_realtime`` is off."""
-
-    def __init__(self, ctx: Context, campaign: dict, audience: int, start_ms: int):
-        self.ctx = ctx
-        self.rpm = gates_rules.throttle_rpm(campaign["body"], audience)
-        self.start_ms = start_ms
-        self.position = 0
-        self.virtual = ctx.clock.mode == VIRTUAL
-        self.wait = not self.virtual and ctx.settings.throttle_realtime
-
-    def stamp(self, rows: list[tuple]) -> None:
-        if not self.virtual and not self.wait:
-            return
-        if self.wait:
-            ahead_ms = self.start_ms + gates_rules.paced_offset_ms(self.position, self.rpm) \
-                - self.ctx.clock.now_ms()
-            if ahead_ms > 0:
-                threading.Event().wait(ahead_ms / 1000)
-        for i, row in enumerate(rows):
-            rows[i] = (*row[:9], self.start_ms + gates_rules.paced_offset_ms(self.position,
-                                                                            self.rpm))
-            self.position += 1
 
 
 def send_campaign(ctx: Context, job: dict) -> dict:

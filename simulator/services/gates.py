@@ -9,11 +9,13 @@ and DND settings are JSON in ``meta`` (``/api/settings/...``).
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core import attributes, gates
+from ..core.clock import VIRTUAL
 from ..core.errors import ValidationFailed
 from ..core.timestamps import to_ms
 from ..core.tracking import TrackedEvent
@@ -213,3 +215,30 @@ class Gatekeeper:
             return None
         local = now.astimezone(_zone_of(attrs, self.app_zone))
         return gates.dnd_end(self.dnd, local)
+
+
+class Pacer:
+    """Throttle (spec §5.3): request *i* of a run goes at ``start + i * 60 s / rpm``, the rate
+    raised so the run ends within 4 hours. Virtual time stamps the rows with those times; system
+    time also waits for them (per batch) unless ``throttle_realtime`` is off."""
+
+    def __init__(self, ctx: Context, campaign: dict, audience: int, start_ms: int):
+        self.ctx = ctx
+        self.rpm = gates.throttle_rpm(campaign["body"], audience)
+        self.start_ms = start_ms
+        self.position = 0
+        self.virtual = ctx.clock.mode == VIRTUAL
+        self.wait = not self.virtual and ctx.settings.throttle_realtime
+
+    def stamp(self, rows: list[tuple]) -> None:
+        if not self.virtual and not self.wait:
+            return
+        if self.wait:
+            ahead_ms = self.start_ms + gates.paced_offset_ms(self.position, self.rpm) \
+                - self.ctx.clock.now_ms()
+            if ahead_ms > 0:
+                threading.Event().wait(ahead_ms / 1000)
+        for i, row in enumerate(rows):
+            rows[i] = (*row[:9], self.start_ms + gates.paced_offset_ms(self.position,
+                                                                            self.rpm))
+            self.position += 1
