@@ -236,7 +236,7 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
     limit = keeper.audience_limit()
     room = None if limit is None else max(0, limit["limit"] - keeper.sent_against_limit(now))
     with ctx.store.read() as db:
-        pacer = gates.Pacer(ctx, campaign, users.count_where(db, where, params), now_ms)
+        pacer = gates.Pacer(ctx, campaign, _audience_size(db, campaign, where, params), now_ms)
     after = 0
     while True:
         with ctx.store.read() as db:
@@ -256,7 +256,8 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
                     next_due = at
             batch = ready
         kept, removed, events = keeper.admit(batch, now, now_ms)
-        record(ctx, removed, (events, {}), now_ms)
+        if removed or events:
+            record(ctx, removed, (events, {}), now_ms)
         totals["removed"] += len(removed)
         while kept:
             take = kept if room is None else kept[:room]
@@ -278,6 +279,16 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
                 totals["limit_reached"] = True
                 kept = []
     return totals, next_due
+
+
+def _audience_size(db, campaign: dict, where: str, params: list) -> int:
+    """What the throttle needs: the audience, counted only when it could be large enough to
+    raise the rate (more users than 4 hours at the campaign's rpm); else all users, a bound."""
+    everyone = users.count(db)
+    if everyone <= gates_rules.throttle_rpm(campaign["body"], 0) * \
+            gates_rules.THROTTLE_FINISH_MINUTES:
+        return everyone
+    return users.count_where(db, where, params)
 
 
 def send_campaign(ctx: Context, job: dict) -> dict:
