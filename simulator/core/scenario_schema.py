@@ -66,7 +66,8 @@ EXPECTATION = _one_of_keys({
     }),
     "stats": {"type": "object", "required": ["campaign"], "properties": {
         "campaign": REF, "attempted": COUNT, "sent": COUNT, "failed": COUNT,
-        "failure_breakdown": {"type": "object"}, "instances": {"type": "array"}},
+        "failure_breakdown": {"type": "object"}, "funnel": {"type": "object"},
+        "conversions": {"type": "object"}, "instances": {"type": "array"}},
         "description": "fields of GET /api/campaigns/<id>/stats (the ones listed)"},
     "campaign": _only({"campaign": REF, "status": {"type": "string"},
                        "fields": {"type": "object"}}, ["campaign"]),
