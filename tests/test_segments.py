@@ -32,6 +32,18 @@ USERS = {
     "u5": {"city": "Delhi", "plan": "pro", "age": "unknown", "signup": "2026-11-15T10:00:00Z"},
     "u6": {},
 }
+# Geopoints (spec §5.4), filtered around (19.0, 72.8). Along a meridian the haversine distance is
+# R·Δφ with R = 6371008.8 m: u1 0.01° north = 1111.95 m, u2 0.01001° north = 1113.06 m (stored
+# as "lat,lon" text), u3 at the centre, u4 in Pune (~122.8 km), u5 not a point, u6 none.
+GEO = {"u1": {"lat": 19.01, "lon": 72.8}, "u2": "19.01001,72.8", "u3": {"lat": 19.0, "lon": 72.8},
+       "u4": {"lat": 18.52, "lon": 73.85}, "u5": "nowhere"}
+ADDR = {"u1": {"city": "Mumbai", "pin": 400001}, "u2": {"city": "Pune", "pin": 411001},
+        "u3": {"city": "mumbai"}}
+ORDERS = {"u1": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 5}], "u2": [{"sku": "B", "qty": 1}],
+          "u3": [], "u4": ["junk", {"sku": "C", "qty": 9}]}
+for _cid, _raw in USERS.items():
+    _raw.update({k: v[_cid] for k, v in (("geo", GEO), ("addr", ADDR), ("orders", ORDERS))
+                 if _cid in v})
 EVENTS = [  # (user, name, ISO time, attributes)
     ("u1", "Purchase", "2026-11-20T10:00:00Z", {"amount": 100, "category": "shoes"}),
     ("u1", "Purchase", "2026-11-21T10:00:00Z", {"amount": 200, "category": "shoes"}),
@@ -243,6 +255,61 @@ ARRAY = [
      "u3 u4 u5 u6"),
 ]
 
+
+def geo(radius, lat=19.0, lon=72.8, **extra):
+    return {"filter_type": "user_attributes", "name": "geo", "data_type": "geopoint",
+            "value": lat, "value1": lon, "radius": radius, **extra}
+
+
+def obj(name, data_type, operator, *filters, **extra):
+    return {"filter_type": "user_attributes", "name": name, "data_type": data_type,
+            "filter_operator": operator, "filters": list(filters), **extra}
+
+
+def key(name, data_type, operator, value=None, **extra):
+    item = {"name": name, "data_type": data_type, "operator": operator, **extra}
+    if value is not None:
+        item["value"] = value
+    return item
+
+
+NESTED = [
+    ("geopoint just inside (1111.95 m <= 1112)", geo(1112), "u1 u3"),
+    ("geopoint just outside (1113.06 m > 1112.9)", geo(1112.9), "u1 u3"),
+    ("geopoint lat,lon text just inside (1113.06 m <= 1113.1)", geo(1113.1), "u1 u2 u3"),
+    ("geopoint 200 km", geo(200_000), "u1 u2 u3 u4"),
+    ("geopoint negate (not a point and key not set match)", geo(1112, negate=True),
+     "u2 u4 u5 u6"),
+    ("object key is", obj("addr", "object", "and", key("city", "string", "is", "mumbai")),
+     "u1 u3"),
+    ("object and", obj("addr", "object", "and", key("city", "string", "is", "Mumbai",
+                                                    case_sensitive=True),
+                       key("pin", "double", "lessThan", 400100)), "u1"),
+    ("object or", obj("addr", "object", "or", key("city", "string", "is", "pune"),
+                      key("pin", "double", "lessThan", 400100)), "u1 u2"),
+    ("object negate (key not set matches)",
+     obj("addr", "object", "and", key("city", "string", "is", "mumbai"), negate=True),
+     "u2 u4 u5 u6"),
+    ("object inner negate (inner key not set matches)",
+     obj("addr", "object", "and", key("pin", "double", "exists", negate=True)), "u3 u4 u5 u6"),
+    ("array_object any element", obj("orders", "array_object", "and",
+                                     key("sku", "string", "is", "B")), "u1 u2"),
+    ("array_object one element passes all", obj("orders", "array_object", "and",
+                                                key("sku", "string", "is", "B"),
+                                                key("qty", "double", "greaterThan", 3)), "u1"),
+    ("array_object or", obj("orders", "array_object", "or", key("sku", "string", "is", "C"),
+                            key("qty", "double", "lessThan", 2)), "u2 u4"),
+    ("array_object skips elements that are not objects",
+     obj("orders", "array_object", "and", key("qty", "double", "greaterThan", 8)), "u4"),
+    ("array_object negate (no element passes, or key not set)",
+     obj("orders", "array_object", "and", key("sku", "string", "is", "B"), negate=True),
+     "u3 u4 u5 u6"),
+    ("geopoint and array_object in a nested group",
+     {"filter_type": "nested_filters", "filter_operator": "and", "filters": [
+         geo(1112), obj("orders", "array_object", "and", key("sku", "string", "is", "B"))]},
+     "u1"),
+]
+
 LAST_7_DAYS = {"type": "inTheLast", "value_type": "relative_past", "value": 7,
                "period_unit": "days"}
 EMPTY = {"filter_operator": "and", "filters": []}
@@ -367,6 +434,11 @@ def test_spec5_4_array_operators(store, name, item, expected):
     assert _audience(store, _one(item)) == _set(expected)
 
 
+@pytest.mark.parametrize("name,item,expected", NESTED, ids=_ids(NESTED))
+def test_spec5_4_geopoint_object_and_array_object_filters(store, name, item, expected):
+    assert _audience(store, _one(item)) == _set(expected)
+
+
 @pytest.mark.parametrize("name,item,expected", ACTIONS, ids=_ids(ACTIONS))
 def test_spec5_1_behaviour_filters(store, name, item, expected):
     assert _audience(store, _one(item)) == _set(expected)
@@ -475,6 +547,29 @@ BAD = [
      "segmentation_details.included_filters.filters[0].id"),
     ("unknown filter type", {"filter_type": "geo_fence"},
      "segmentation_details.included_filters.filters[0].filter_type"),
+    ("geopoint without longitude", {**geo(10), "value1": None},
+     "segmentation_details.included_filters.filters[0].value1"),
+    ("geopoint latitude out of range", geo(10, lat=91),
+     "segmentation_details.included_filters.filters[0].value"),
+    ("geopoint radius 0", geo(0), "segmentation_details.included_filters.filters[0].radius"),
+    ("geopoint without radius", {**geo(1), "radius": None},
+     "segmentation_details.included_filters.filters[0].radius"),
+    ("geopoint on a number attribute", {**geo(10), "name": "age"},
+     "segmentation_details.included_filters.filters[0].data_type"),
+    ("object without filters", obj("addr", "object", "and"),
+     "segmentation_details.included_filters.filters[0].filters"),
+    ("object nested filter invalid", obj("addr", "object", "and",
+                                         key("city", "string", "lessThan", 3)),
+     "segmentation_details.included_filters.filters[0].filters[0].operator"),
+    ("array_object nested filter without value", obj("orders", "array_object", "or",
+                                                     key("qty", "double", "between", 1)),
+     "segmentation_details.included_filters.filters[0].filters[0].value1"),
+    ("array_object nested filter of another kind", obj("orders", "array_object", "and",
+                                                       {"filter_type": "actions"}),
+     "segmentation_details.included_filters.filters[0].filters[0].filter_type"),
+    ("array_object on a string attribute", obj("city", "array_object", "and",
+                                               key("sku", "string", "exists")),
+     "segmentation_details.included_filters.filters[0].data_type"),
     ("nested group without operator", {"filter_type": "nested_filters", "filters": [
         attr("city", "string", "exists")]},
      "segmentation_details.included_filters.filters[0].filter_operator"),

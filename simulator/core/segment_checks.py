@@ -15,13 +15,12 @@ from . import segment_dates
 from .errors import FieldError
 from .attributes import storage_key
 from .segment_events import AGGREGATES, EXECUTION_TYPES, RANGE_TYPES, time_range
-from .segment_sql import (OPERATORS, PART_OPERATORS, STORED_TYPES,
+from .segment_sql import (NO_OPERATOR_TYPES, OPERATORS, PART_OPERATORS, STORED_TYPES,
                           STRING_KINDS, part_value)
 from .time_windows import UNITS
 
 FILTER_TYPES = ("user_attributes", "actions", "psychographic_event", "custom_segments",
                 "nested_filters")
-UNSUPPORTED_TYPES = ("geopoint", "object", "array_object")
 AFFINITY_OPERATORS = ("predominant", "minimum", "top", "bottom")
 AFFINITY_FILTER_OPERATORS = {"is", "in", "contains", "startsWith", "endsWith", "exists",
                              "lessThan", "greaterThan", "between"}
@@ -78,7 +77,7 @@ class Checker:
         kind = item.get("filter_type")
         if kind == "user_attributes":
             self.attribute(item, path, self.catalogue.user_types if self.catalogue else None,
-                           user=True)
+                           user=True, depth=depth)
         elif kind == "actions":
             self.action(item, path)
         elif kind == "psychographic_event":
@@ -93,15 +92,22 @@ class Checker:
     # -- attribute filters (users and events) -------------------------------------------------
 
     def attribute(self, item: dict, path: str, types: dict | None, *, user: bool,
-                  operators: set | None = None) -> None:
+                  operators: set | None = None, depth: int = 0) -> None:
         name, data_type, operator = item.get("name"), item.get("data_type"), item.get("operator")
         if not isinstance(name, str) or not name:
             self.fail(f"{path}.name", "is required (an attribute name)")
-        if data_type in UNSUPPORTED_TYPES:
-            self.fail(f"{path}.data_type", f"{data_type} filters are not supported by moesim")
+        if data_type in NO_OPERATOR_TYPES:
+            self.stored_type(name, data_type, types, user, path)
+            if "negate" in item and not isinstance(item["negate"], bool):
+                self.fail(f"{path}.negate", "must be true or false")
+            if data_type == "geopoint":
+                self.geopoint(item, path)
+            else:
+                self.object_filters(item, path, depth)
             return
         if data_type not in OPERATORS:
-            self.fail(f"{path}.data_type", f"must be one of {', '.join(OPERATORS)}")
+            self.fail(f"{path}.data_type",
+                      f"must be one of {', '.join([*OPERATORS, *NO_OPERATOR_TYPES])}")
             return
         allowed = OPERATORS[data_type] & (operators or OPERATORS[data_type])
         if operator not in allowed:
@@ -114,13 +120,41 @@ class Checker:
         if item.get("is_dynamic_value"):
             self.fail(f"{path}.is_dynamic_value", "dynamic values are not supported by moesim")
             return
+        self.stored_type(name, data_type, types, user, path)
+        if operator != "exists":
+            self.values(item, data_type, operator, path)
+
+    def stored_type(self, name: Any, data_type: str, types: dict | None, user: bool,
+                    path: str) -> None:
         if isinstance(name, str) and name and types is not None:
             known = types.get(storage_key(name) if user else name)
             if known is not None and known not in STORED_TYPES[data_type]:
                 self.fail(f"{path}.data_type", f"attribute {name!r} holds {known} values, "
                           f"not {data_type}")
-        if operator != "exists":
-            self.values(item, data_type, operator, path)
+
+    def geopoint(self, item: dict, path: str) -> None:
+        """``value`` latitude, ``value1`` longitude, ``radius`` meters (spec §5.4)."""
+        for key, low, high, what in (("value", -90, 90, "a latitude"),
+                                     ("value1", -180, 180, "a longitude")):
+            if not (_number(item.get(key)) and low <= item[key] <= high):
+                self.fail(f"{path}.{key}", f"is required ({what}, {low} to {high})")
+        radius = item.get("radius")
+        if not _number(radius) or not radius > 0 or radius == float("inf"):
+            self.fail(f"{path}.radius", "is required (a distance in meters, above 0)")
+
+    def object_filters(self, item: dict, path: str, depth: int) -> None:
+        """``object``/``array_object``: a nested group whose filters name keys of the object
+        (of each element); no catalogue type is known for those keys."""
+        def each(inner: Any, where: str, level: int) -> None:
+            if not isinstance(inner, dict):
+                self.fail(where, "must be an object")
+            elif inner.get("filter_type", "user_attributes") != "user_attributes":
+                self.fail(f"{where}.filter_type", "nested object filters have no filter_type "
+                          "(or user_attributes)")
+            else:
+                self.attribute(inner, where, None, user=False, depth=level + 1)
+
+        self.group(item, path, depth, each=each)
 
     def values(self, item: dict, data_type: str, operator: str, path: str) -> None:
         value = item.get("value")

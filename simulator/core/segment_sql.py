@@ -8,12 +8,22 @@ the key is not set (spec §5.4), and a positive one never does.
 Stored forms: datetime attributes are canonical ISO text (``timestamps.iso``), compared as text
 with inclusive millisecond bounds; numbers are JSON numbers (text never passes a numeric bound:
 SQLite orders text after every number); booleans are tested with ``json_type``.
+
+Geopoints: the stored attribute is an object ``{"lat": .., "lon": ..}`` (also ``lng``,
+``latitude``/``longitude``) or the text ``"lat,lon"``, whatever the Data API was sent (tracking
+stores objects and strings as they come); ``moe_distance_m`` (registered on every connection by
+the store, computed by ``distance_m`` below) gives the haversine distance in meters, NULL when
+the stored value is not a point. ``object`` filters apply their nested filters to keys of the
+object (a nested JSON path); ``array_object`` ones match when some object element of the array
+passes the nested group.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
 from . import attributes, segment_dates
@@ -35,9 +45,13 @@ OPERATORS = {
     "array_string": {*STRING_KINDS, "exists"},
     "array_double": {*NUMBER_OPERATORS, "exists"},
 }
+NESTED_TYPES = ("object", "array_object")
+NO_OPERATOR_TYPES = ("geopoint", *NESTED_TYPES)  # no ``operator`` (campaign-api.md §1.5.1)
+EARTH_RADIUS_M = 6371008.8  # mean Earth radius (IUGG)
 # data_type -> the attribute_types catalogue types it can filter
 STORED_TYPES = {"string": {"string"}, "double": {"number"}, "bool": {"bool"},
-                "datetime": {"datetime"}, "array_string": {"array"}, "array_double": {"array"}}
+                "datetime": {"datetime"}, "array_string": {"array"}, "array_double": {"array"},
+                "geopoint": {"object", "string"}, "object": {"object"}, "array_object": {"array"}}
 # The standard attributes with a generated column (store/migrations.py m001).
 _GENERATED = {"u_em": "users.email", "u_mb": "users.mobile", "u_fn": "users.first_name",
               "u_l_a": "users.last_seen", "moe_dtzo": "users.tz_offset_mins"}
@@ -59,6 +73,8 @@ class Column:
     base: str  # users.attrs or events.attrs
     key: str
     direct: str | None = None  # a generated column holding the same value
+    parents: tuple[str, ...] = ()  # the keys of the objects holding this one
+    level: int = 0  # array_object elements this column is inside
 
     @classmethod
     def user(cls, name: str) -> Column:
@@ -69,9 +85,15 @@ class Column:
     def event(cls, name: str) -> Column:
         return cls("events.attrs", name)
 
+    def child(self, name: str) -> Column:
+        """Key ``name`` of the object this column holds."""
+        return Column(self.base, name, None, (*self.parents, self.key), self.level)
+
     @property
     def path(self) -> str:
-        return "'" + ('$."' + self.key.replace('"', '\\"') + '"').replace("'", "''") + "'"
+        text = "$" + "".join('."' + key.replace('"', '\\"') + '"'
+                             for key in (*self.parents, self.key))
+        return "'" + text.replace("'", "''") + "'"
 
     @property
     def value(self) -> str:
@@ -88,8 +110,13 @@ def negated(sql: str) -> str:
 
 def condition(item: dict, column: Column, when: When) -> Sql:
     """One checked attribute filter as SQL."""
-    data_type, operator = item["data_type"], item["operator"]
-    if operator == "exists":
+    data_type, operator = item["data_type"], item.get("operator")
+    if data_type == "geopoint":
+        sql, params = f"moe_distance_m({column.value}, ?, ?) <= ?", [
+            item["value"], item["value1"], item["radius"]]
+    elif data_type in NESTED_TYPES:
+        sql, params = _nested(item, column, when)
+    elif operator == "exists":
         sql, params = f"{column.value} IS NOT NULL", []
     elif data_type == "string":
         sql, params = text_test(STRING_KINDS[operator], column.value, listed(item["value"]),
@@ -226,3 +253,59 @@ def _array(item: dict, column: Column) -> Sql:
         parts.append(f"EXISTS (SELECT 1 FROM {each} AS e WHERE {test})")
         params += more
     return "(" + " AND ".join(parts) + ")", params
+
+
+def _nested_group(item: dict, column_of, when: When) -> Sql:
+    compiled = [condition(inner, column_of(inner["name"]), when) for inner in item["filters"]]
+    joiner = " AND " if item["filter_operator"] == "and" else " OR "
+    return "(" + joiner.join(sql for sql, _ in compiled) + ")", \
+        [p for _, params in compiled for p in params]
+
+
+def _nested(item: dict, column: Column, when: When) -> Sql:
+    """``object``: the nested filters on keys of the object. ``array_object``: some element
+    that is an object passes the nested group (others are skipped: ``json_extract`` would
+    refuse a text element as malformed JSON, hence the CASE)."""
+    if item["data_type"] == "object":
+        return _nested_group(item, column.child, when)
+    level = column.level + 1
+    alias = f"o{level}"
+    test, params = _nested_group(
+        item, lambda name: Column(f"{alias}.value", name, level=level), when)
+    return (f"(json_type({column.base}, {column.path}) = 'array' AND EXISTS (SELECT 1 FROM "
+            f"json_each({column.base}, {column.path}) AS {alias} WHERE "
+            f"CASE WHEN {alias}.type = 'object' THEN {test} END))"), params
+
+
+def geo_point(stored: Any) -> tuple[float, float] | None:
+    """``(lat, lon)`` of a stored geopoint attribute as ``json_extract`` returns it (object as
+    JSON text, or ``"lat,lon"``), or None when it is not a valid point."""
+    if not isinstance(stored, str):
+        return None
+    text = stored.strip()
+    try:
+        if text.startswith("{"):
+            obj = json.loads(text)
+            if not isinstance(obj, dict):
+                return None
+            lat = obj.get("lat", obj.get("latitude"))
+            lon = obj.get("lon", obj.get("lng", obj.get("longitude")))
+        else:
+            lat, lon = text.split(",")
+        lat, lon = float(lat), float(lon)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+def distance_m(stored: Any, lat: float, lon: float) -> float | None:
+    """Great-circle (haversine) distance in meters from a stored geopoint to ``(lat, lon)``."""
+    point = geo_point(stored)
+    if point is None or lat is None or lon is None:
+        return None
+    p1, p2 = radians(point[0]), radians(lat)
+    dp, dl = p2 - p1, radians(lon - point[1])
+    h = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))

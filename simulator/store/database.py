@@ -44,7 +44,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     for pragma in _PRAGMAS:
         conn.execute(pragma)
-    register_functions(conn)  # moe_median, for segment aggregations
+    register_functions(conn)  # moe_median (aggregations), moe_distance_m (geopoints)
     return conn
 
 

@@ -1,5 +1,5 @@
-"""SQL for saved segments (``custom_segments``), audience counts and the ``moe_median``
-aggregate that compiled aggregations call."""
+"""SQL for saved segments (``custom_segments``), audience counts, the ``moe_median``
+aggregate that compiled aggregations call and ``moe_distance_m`` for geopoint filters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sqlite3
 import statistics
 
 from sqlite_utils import Database
+
+from ..core.segment_sql import distance_m
 
 _SELECT = "SELECT id, name, segmentation, created_at, updated_at FROM segments "
 
@@ -29,6 +31,8 @@ class _Median:
 
 def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_aggregate("moe_median", 1, _Median)
+    # a Python function, not SQLite's math functions: those are a compile-time option
+    conn.create_function("moe_distance_m", 3, distance_m, deterministic=True)
 
 
 def insert(db: Database, name: str, segmentation: dict, now_ms: int) -> int:
