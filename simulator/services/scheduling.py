@@ -191,41 +191,40 @@ def _held_back(ctx: Context, keeper: gates.Gatekeeper, job: dict, entry: tuple, 
                now_ms: int) -> dict | None:
     """Gates of one trigger (spec §5.6): control groups, limits, FC, audience limit, DND."""
     kept, removed, events = keeper.admit([entry], now, now_ms)
-    if not kept:
+    if not kept:  # control-group events come only with a removal
         delivery.record(ctx, removed, (events, {}), now_ms)
         return {"outcome": "removed", "reason": removed[0][4]}
     limit = keeper.audience_limit()
     if limit and keeper.sent_against_limit(now) >= limit["limit"]:
-        delivery.record(ctx, [keeper.removed_row(entry, gate_rules.AUDIENCE_LIMIT, now_ms)],
-                        (events, {}), now_ms)
+        reason = gate_rules.AUDIENCE_LIMIT
         _pause_at_limit(ctx, keeper, now)
-        return {"outcome": "removed", "reason": gate_rules.AUDIENCE_LIMIT}
-    release = keeper.dnd_release(entry[2], now)
+    else:
+        release = keeper.dnd_release(entry[2], now)
+        if release is None:
+            if not _superseded(ctx, keeper, job):
+                return None
+        elif keeper.dnd.get("action") == "queue":
+            at = to_ms(release)
+            with ctx.store.write() as db:
+                jobs.add(db, at, TRIGGERED, job["campaign_id"],
+                         {**job["payload"], "dnd": at, "draw": keeper.draw})
+            return {"outcome": "queued", "until": at}
+        reason = gate_rules.DND
+    delivery.record(ctx, [keeper.removed_row(entry, reason, now_ms)], ([], {}), now_ms)
+    return {"outcome": "removed", "reason": reason}
+
+
+def _superseded(ctx: Context, keeper: gates.Gatekeeper, job: dict) -> bool:
+    """spec §5.5 (S21) ``one_per_campaign``: of a user's sends of one campaign queued for the
+    same DND end, only the first (FIFO) or the last (LIFO) goes."""
     payload = job["payload"]
-    if release is None and payload.get("dnd") and keeper.dnd.get("queue_mode") == \
-            "one_per_campaign":
-        # spec §5.5 (S21): one queued message per campaign, the first (FIFO) or last (LIFO)
-        with ctx.store.read() as db:
-            queued = jobs.queued_together(db, TRIGGERED, job["campaign_id"],
-                                          payload["customer_id"], payload["dnd"])
-        keep = min(queued) if keeper.dnd.get("order", "FIFO") == "FIFO" else max(queued)
-        if job["id"] != keep:
-            release = "superseded"
-    if release is None:
-        if events:
-            delivery.record(ctx, [], (events, {}), now_ms)
-        return None
-    if release != "superseded" and keeper.dnd.get("action") == "queue":
-        at = to_ms(release)
-        with ctx.store.write() as db:
-            jobs.add(db, at, TRIGGERED, job["campaign_id"],
-                     {**payload, "dnd": at, "draw": keeper.draw})
-        if events:
-            delivery.record(ctx, [], (events, {}), now_ms)
-        return {"outcome": "queued", "until": at}
-    delivery.record(ctx, [keeper.removed_row(entry, gate_rules.DND, now_ms)], (events, {}),
-                    now_ms)
-    return {"outcome": "removed", "reason": gate_rules.DND}
+    if not payload.get("dnd") or keeper.dnd.get("queue_mode") != "one_per_campaign":
+        return False
+    with ctx.store.read() as db:
+        queued = jobs.queued_together(db, TRIGGERED, job["campaign_id"],
+                                      payload["customer_id"], payload["dnd"])
+    keep = min(queued) if keeper.dnd.get("order", "FIFO") == "FIFO" else max(queued)
+    return job["id"] != keep
 
 
 def _pause_at_limit(ctx: Context, keeper: gates.Gatekeeper, now) -> None:
