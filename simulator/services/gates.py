@@ -148,8 +148,8 @@ class Gatekeeper:
             return set()
         # sends up to the moment a rule's tags changed no longer count (spec §5.5, S15)
         since_floor = self.fc.get("counting_since", -1) + 1
-        earliest = min(to_ms(gates.day_start(now, timezone(timedelta(hours=14)),
-                                             rule["days"])) for rule in rules)
+        # a bound below every rule's window in any zone: local midnights lie within a day
+        earliest = to_ms(now - timedelta(days=max(rule["days"] for rule in rules) + 1))
         with self.ctx.store.read() as db:
             sends = sql.recent_sends(db, [e[0] for e in batch], max(earliest, since_floor))
             self._learn(db, {campaign for _, campaign, _ in sends})
