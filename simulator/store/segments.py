@@ -90,13 +90,9 @@ def count_audience(db: Database, where: str, params: list) -> int:
     return db.execute(f"SELECT count(*) FROM users WHERE {where}", params).fetchone()[0]
 
 
-def ensure_attribute_index(db: Database, path: str, nocase: bool) -> bool:
+def ensure_attribute_index(db: Database, path: str, nocase: bool) -> None:
     """An expression index on one custom user attribute, as segment filters compare it
-    (``path`` is the SQL literal from ``core.segments.index_hints``); True when created now."""
+    (``path`` is the SQL literal from ``core.segments.index_hints``)."""
     name = "ix_users_attr_" + hashlib.sha1(f"{path}|{nocase}".encode()).hexdigest()[:12]
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                  [name]).fetchone():
-        return False
     collate = " COLLATE NOCASE" if nocase else ""
-    db.execute(f"CREATE INDEX {name} ON users(json_extract(attrs, {path}){collate})")
-    return True
+    db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON users(json_extract(attrs, {path}){collate})")
