@@ -10,6 +10,7 @@ from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import attribute_types
 from ..store import segments as table
+from ..store import users
 from .context import Context
 
 # A campaign in one of these may still send, so the segments it names cannot be deleted.
@@ -64,7 +65,7 @@ def count(ctx: Context, body: Any) -> dict:
     index_attributes(ctx, segmentation)
     with ctx.store.read() as db:
         where, params = audience(ctx, segmentation, db)
-        return {"count": table.count_audience(db, where, params)}
+        return {"count": users.count_where(db, where, params)}
 
 
 def _view(row: dict) -> dict:

@@ -86,10 +86,6 @@ def campaign_bodies_naming(db: Database, statuses: tuple[str, ...]) -> list[tupl
         "AND body LIKE '%custom_segments%'", list(statuses))]
 
 
-def count_audience(db: Database, where: str, params: list) -> int:
-    return db.execute(f"SELECT count(*) FROM users WHERE {where}", params).fetchone()[0]
-
-
 def ensure_attribute_index(db: Database, path: str, nocase: bool) -> None:
     """An expression index on one custom user attribute, as segment filters compare it
     (``path`` is the SQL literal from ``core.segments.index_hints``)."""
