@@ -350,6 +350,22 @@ def dnd_end(config: dict | None, local: datetime) -> datetime | None:
     return datetime.combine(end_day, end, local.tzinfo)
 
 
+def funnel(counts: dict[tuple[str, str | None], int]) -> dict[str, int]:
+    """The Connector funnel (spec §4 [I], in gate order) from delivery-log counts keyed by
+    ``(outcome, reason)``: in segment = removed + attempted; personalization losses are the
+    ``personalization:`` and ``not_send:`` failures."""
+    sent = sum(n for (outcome, _), n in counts.items() if outcome == "sent")
+    attempted = sent + sum(n for (outcome, _), n in counts.items() if outcome == "failed")
+    removed = sum(n for (outcome, _), n in counts.items() if outcome == "removed")
+    duplicates = counts.get(("removed", DUPLICATE), 0)
+    unrendered = sum(n for (outcome, reason), n in counts.items() if outcome == "failed" and
+                     (reason or "").startswith(("personalization:", "not_send:")))
+    in_segment = removed + attempted
+    return {"in_segment": in_segment, "after_duplicate_removal": in_segment - duplicates,
+            "after_gates": attempted, "after_personalization": attempted - unrendered,
+            "sent": sent}
+
+
 def throttle_rpm(body: dict, audience: int) -> int:
     """spec §5.3: the campaign's rate (default 60,000/min), raised so the send finishes in 4 h."""
     rpm = controls(body).get("campaign_throttle_rpm") or THROTTLE_DEFAULT

@@ -233,15 +233,7 @@ def _stats(ctx: Context, campaign_id: str) -> dict:
         elif outcome == "removed":
             group = breakdown.setdefault("removed", {})
             group[reason] = group.get(reason, 0) + n
-    removed = breakdown.get("removed", {})
-    in_segment = sum(removed.values()) + sent + failed
-    after_gates = in_segment - sum(removed.values())
-    unrendered = sum(breakdown.get("personalization", {}).values()) + \
-        sum(breakdown.get("not_send", {}).values())
-    funnel = {"in_segment": in_segment,
-              "after_duplicate_removal": in_segment - removed.get(gates.DUPLICATE, 0),
-              "after_gates": after_gates, "after_personalization": after_gates - unrendered,
-              "sent": sent}
+    funnel = gates.funnel({(outcome, reason): n for outcome, reason, n in rows})
     return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
             "failed": failed, "funnel": funnel, "failure_breakdown": breakdown}
 

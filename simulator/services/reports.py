@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core import gates as gate_rules
 from ..core.errors import BadRequest, FieldError, Unauthorized, ValidationFailed
 from ..core.timestamps import to_ms
 from ..store import campaigns as table
@@ -212,10 +213,7 @@ def _variations(db, campaign_id: str, time_range: tuple[int, int], unique: bool)
         else:
             continue
         breakdown[key] = breakdown.get(key, 0) + n
-    unrendered = sum(n for (outcome, reason), n in counts.items() if outcome == "failed" and (
-        reason or "").startswith(("personalization:", "not_send:")))
-    in_segment = attempted + sum(removed.values())
-    after_dup = in_segment - removed.get("duplicate", 0)
+    funnel = gate_rules.funnel(counts)
     goals = goal_stats(db, campaign_id, time_range=time_range).get(campaign_id, {})
 
     def goal_node(figures: dict, uplift: float, gcg_uplift: float) -> dict:
@@ -233,9 +231,10 @@ def _variations(db, campaign_id: str, time_range: tuple[int, int], unique: bool)
             "failure_rate": round((attempted - sent) / attempted * 100, 2) if attempted else 0.0},
         "conversion_goal_stats": {name: goal_node({"name": name, **g}, g["uplift"],
                                                   g["gcg_uplift"]) for name, g in goals.items()},
-        "delivery_funnel": {"reachable_users_in_segment": in_segment,
-                            "after_fc": attempted, "users_after_dup": after_dup,
-                            "after_personalization_removal": attempted - unrendered,
+        "delivery_funnel": {"reachable_users_in_segment": funnel["in_segment"],
+                            "after_fc": funnel["after_gates"],
+                            "users_after_dup": funnel["after_duplicate_removal"],
+                            "after_personalization_removal": funnel["after_personalization"],
                             "sent": sent},
         "failure_breakdown": breakdown}}
     for group in CONTROL_GROUPS:
