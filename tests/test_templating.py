@@ -229,3 +229,49 @@ def test_pass_two_sees_both_forms_and_the_user():
 def test_app_form_values_accepts_only_oauth_variables():
     with pytest.raises(ValueError, match="not OAuth variables: password"):
         app_form_values({}, {"password": "x"})
+
+
+LOOKUP_ONLY = [
+    "{{UserAttribute['First Name']}}", 'Hi {{ UserAttribute["plan"] }}!\n',
+    "{{UserAttribute.first_name}} {{UserAttribute['visits']}}{{UserAttribute['vip']}}",
+    "{{UserAttribute['tags']}} {{UserAttribute['geo']}} {{UserAttribute['note']}}.",
+    "{{UserAttribute['city']}}", "{{UserAttribute['missing']}}", "{{EventAttribute['n']}}",
+    '{"to": "{{CampaignCreationForm["to"]}}", "key": "{{AppMarketplaceForm["key"]}}"}',
+    "{{AppMarketplaceForm['absent']}}", "{{ UserAttribute['x']  }}MOE_NOT_SEND",
+    "{{ UserAttribute.items }}",  # no such attribute on the namespace: a lookup, as in Jinja
+]
+
+
+@pytest.mark.parametrize("source", LOOKUP_ONLY)
+@pytest.mark.parametrize("event", [None, {"n": 7}])
+def test_lookup_only_templates_render_as_jinja_does(source, event):
+    """The lookups-only fast form (no Jinja render context per user) gives Jinja's text, or
+    its failure with the same category and detail."""
+    from simulator.core import templating
+    assert isinstance(templating._compiled(source), templating._Lookups)
+    renderer = Renderer(SUMMER)
+    context = renderer.context(USER, event, {"key": "k"}, {"to": "+91"})
+
+    def outcome(run):
+        try:
+            text = run()
+        except PersonalizationFailed as failure:
+            return ("failed", failure.category, failure.detail)
+        return ("not send",) if "MOE_NOT_SEND" in text else ("text", text)
+
+    jinja = templating._shared_environment().from_string(source)
+    try:
+        fast = ("text", renderer.render(source, context))
+    except NotSend:
+        fast = ("not send",)
+    except PersonalizationFailed as failure:
+        fast = ("failed", failure.category, failure.detail)
+    assert fast == outcome(lambda: jinja.render(context))
+
+
+@pytest.mark.parametrize("source", ["{{UserAttribute['plan']|upper}}", "{% if 1 %}x{% endif %}",
+                                    "{{ UserAttribute[0] }}", "{{ UserAttribute.__class__ }}",
+                                    "{{ other['x'] }}", "{{ '{{' }}"])
+def test_anything_more_than_lookups_renders_through_jinja(source):
+    from simulator.core import templating
+    assert not isinstance(templating._compiled(source), templating._Lookups)

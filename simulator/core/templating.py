@@ -189,15 +189,60 @@ def is_template(source: str) -> bool:
     return "{{" in source or "{%" in source or "{#" in source
 
 
+_NAMESPACES = frozenset({USER_ATTRIBUTE, EVENT_ATTRIBUTE, APP_FORM, CAMPAIGN_FORM})
+
+
+class _Lookups(tuple):
+    """A template that only prints literal text and ``Namespace['key']`` / ``Namespace.key``
+    values: its parts, literal strings and ``(namespace, key)`` pairs. Rendered without
+    Jinja's per-render context, with the same result and the same errors: a value prints as
+    ``str(value)`` (Jinja's output of a non-autoescaped expression) and a missing one raises
+    its category's ``PersonalizationFailed`` from ``__str__``, exactly as in Jinja."""
+
+    __slots__ = ()
+
+    def render(self, context: dict) -> str:
+        return "".join(part if type(part) is str else str(context[part[0]][part[1]])
+                       for part in self)
+
+
+def _lookups(tree: nodes.Template) -> _Lookups | None:
+    """The parts of a template that is only text and namespace lookups, else None."""
+    parts: list = []
+    for output in tree.body:
+        if type(output) is not nodes.Output:
+            return None
+        for node in output.nodes:
+            if type(node) is nodes.TemplateData:
+                parts.append(node.data)
+                continue
+            if type(node) is nodes.Getitem and type(node.arg) is nodes.Const \
+                    and type(node.arg.value) is str:
+                key = node.arg.value
+            elif type(node) is nodes.Getattr and not node.attr.startswith("_") \
+                    and not hasattr(_Namespace, node.attr):  # the sandbox falls back to [attr]
+                key = node.attr
+            else:
+                return None
+            target = node.node
+            if type(target) is not nodes.Name or target.name not in _NAMESPACES:
+                return None
+            parts.append((target.name, key))
+    return _Lookups(parts)
+
+
 @functools.lru_cache(maxsize=4096)
-def _compiled(source: str) -> Template | str | TemplateSyntaxError:
-    """Plain text as is, else the compiled template, else why it does not compile."""
+def _compiled(source: str) -> Template | _Lookups | str | TemplateSyntaxError:
+    """Plain text as is, else the lookups-only fast form or the compiled template, else why it
+    does not compile."""
     if not is_template(source):
         return source
+    env = _shared_environment()
     try:
-        return _shared_environment().from_string(source)
+        template = env.from_string(source)
     except TemplateSyntaxError as exc:
         return exc.with_traceback(None)
+    return _lookups(env.parse(source)) or template
 
 
 def compile_problem(source: str) -> str | None:
@@ -245,7 +290,7 @@ class Renderer:
             raise PersonalizationFailed(UNKNOWN_FAILED, compile_problem(source) or "")
         else:
             try:
-                text = compiled.render(context)
+                text = compiled.render(context)  # a _Lookups or a Jinja Template
             except (NotSend, PersonalizationFailed):
                 raise
             except Exception as exc:  # noqa: BLE001 - any template error fails this user only
