@@ -347,3 +347,36 @@ def test_spec5_4_campaign_filters_on_attributes_of_the_wrong_type_are_422(client
     assert any(p.startswith("segmentation_details.included_filters.filters[0]") for p in paths)
     assert any(p.startswith("segmentation_details.included_filters.filters[1]") for p in paths)
     assert client.get("/api/campaigns").json["campaigns"] == []
+
+
+def test_triggers_due_together_run_as_one_batch_with_one_by_one_outcomes(client, auth, partner):
+    """The engine runs triggered sends due at the same time for one campaign as a batch
+    (docs/decisions.md, Engine). Outcomes are those of one by one: each trigger draws its own
+    campaign control group (spec §5.5, S19: per trigger), and a user triggering twice is sent
+    after their first send counts (limit per user, 1 a day: the second is removed)."""
+    names = [f"b{i}" for i in range(8)]
+    for cid in names:
+        _user(client, auth, cid)
+    ids = _connected_app(client, partner)
+    groups = {"is_campaign_control_group_enabled": True, "campaign_control_group_percentage": 30}
+    campaign_id = _trigger_campaign(client, ids, control_group_details=groups, delivery_controls={
+        "limit_send_config": {"enabled": True, "max_count": 1, "window_value": 1,
+                              "window_unit": "DAYS"}})
+    for cid in names + ["b0"]:
+        _post_event(client, auth, cid)
+    ran = client.post("/_sim/run-due").json["ran"]
+    assert [r["customer_id"] for r in ran] == names + ["b0"]  # one summary per job, in order
+    expected, sent_to = [], set()
+    for job in ran:
+        cid = job["customer_id"]
+        if gates.in_campaign_control_group({"control_group_details": groups}, 0, campaign_id,
+                                           job["job_id"], cid):
+            expected.append(("removed", "campaign_control_group"))
+        elif cid in sent_to:
+            expected.append(("removed", "limit_per_user"))
+        else:
+            expected.append(("sent", None))
+            sent_to.add(cid)
+    assert [(r["outcome"], r.get("reason")) for r in ran] == expected
+    assert {"campaign_control_group", "limit_per_user"} <= {r for _, r in expected}
+    assert _sink(partner) == sorted(f"+91{c}" for c in sent_to)

@@ -13,7 +13,7 @@ import logging
 
 from ..store import jobs
 from .context import Context
-from .scheduling import HANDLERS
+from .scheduling import BATCH_LIMIT, BATCHED, HANDLERS
 
 log = logging.getLogger("moesim.engine")
 
@@ -23,7 +23,11 @@ def recover(ctx: Context) -> int:
 
 
 def run_due(ctx: Context) -> list[dict]:
-    """Run everything due now, in order; returns what ran."""
+    """Run everything due now, in order; returns what ran (one entry per job).
+
+    Jobs of a kind in ``BATCHED`` that are due at the same time for the same campaign and come
+    one after the other in ``(due_at, id)`` order run as one batch (up to ``BATCH_LIMIT``):
+    thousands of users triggering one campaign at once are sent like an audience page."""
     ran = []
     with ctx.engine_lock:
         while True:
@@ -32,14 +36,22 @@ def run_due(ctx: Context) -> list[dict]:
                 job = jobs.next_due(db, now)
                 if job is None:
                     break
-                jobs.start(db, job["id"])
+                group = [job]
+                if job["kind"] in BATCHED:
+                    group += jobs.due_with(db, job, BATCH_LIMIT - 1)
+                jobs.start_many(db, [j["id"] for j in group])
             try:
-                summary, status = HANDLERS[job["kind"]](ctx, job), "done"
-            except Exception:  # one bad job must not stop the engine
-                log.exception("job %s (%s) failed", job["id"], job["kind"])
-                summary, status = {}, "failed"
+                if len(group) == 1:
+                    summaries = [HANDLERS[job["kind"]](ctx, job)]
+                else:
+                    summaries = BATCHED[job["kind"]](ctx, group)
+                status = "done"
+            except Exception:  # one bad job (or batch) must not stop the engine
+                log.exception("job %s (%s, %d in the batch) failed", job["id"], job["kind"],
+                              len(group))
+                summaries, status = [{}] * len(group), "failed"
             with ctx.store.write() as db:
-                jobs.finish(db, job["id"], status, ctx.clock.now_ms())
-            ran.append({"job_id": job["id"], "kind": job["kind"],
-                        "campaign_id": job["campaign_id"], "status": status, **summary})
+                jobs.finish_many(db, [j["id"] for j in group], status, ctx.clock.now_ms())
+            ran += [{"job_id": j["id"], "kind": j["kind"], "campaign_id": j["campaign_id"],
+                     "status": status, **summary} for j, summary in zip(group, summaries)]
     return ran

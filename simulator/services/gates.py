@@ -91,11 +91,12 @@ class Gatekeeper:
             with self.ctx.store.read() as db:
                 self.duplicates = sql.duplicates(db, where, params, keys)
 
-    def admit(self, batch: list, now: datetime, now_ms: int
+    def admit(self, batch: list, now: datetime, now_ms: int, draws: list | None = None
               ) -> tuple[list, list[tuple], list[tuple]]:
         """``(kept users, removed delivery rows, events)`` for a batch of
         ``(row id, customer id, attrs, ...)``; gates 1-5 of §5.6 (the audience limit and DND
-        are the caller's, who knows the run)."""
+        are the caller's, who knows the run). ``draws``: each user's campaign-control-group
+        draw (a batch of triggers), else the run's."""
         removed: dict[int, str] = {}
         events: list[tuple] = []
         ids = [entry[0] for entry in batch]
@@ -122,9 +123,10 @@ class Gatekeeper:
         if self.fc_on:
             for user_id in self._capped([e for e in batch if e[0] not in removed], now):
                 removed[user_id] = gates.FREQUENCY_CAPPING
-        for entry in batch:
+        for index, entry in enumerate(batch):
+            draw = self.draw if draws is None else draws[index]
             if entry[0] not in removed and gates.in_campaign_control_group(
-                    self.body, self.seed, self.family, self.draw, entry[1]):
+                    self.body, self.seed, self.family, draw, entry[1]):
                 removed[entry[0]] = gates.CAMPAIGN_CONTROL_GROUP
                 events.append(self._event(entry[1], now_ms, "Campaign"))
         kept = [entry for entry in batch if entry[0] not in removed]
@@ -208,6 +210,12 @@ class Gatekeeper:
 
     def campaign_zone(self) -> ZoneInfo:
         return ZoneInfo((self.body.get("scheduling_details") or {}).get("timezone") or "UTC")
+
+    def per_user_checks(self) -> bool:
+        """Whether a trigger's send depends on the sends before it beyond the per-user gates:
+        an audience limit (counted and paused at) or DND (held and queued)."""
+        return bool(self.audience_limit()) or bool(self.dnd.get("enabled")) and \
+            not gates.controls(self.body).get("bypass_dnd")
 
     def dnd_release(self, attrs: dict, now: datetime) -> datetime | None:
         """Event-triggered only: the end of the user's DND window when now falls in it."""

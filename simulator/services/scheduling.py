@@ -187,6 +187,78 @@ def triggered_send(ctx: Context, job: dict) -> dict:
     return {"customer_id": payload["customer_id"], "outcome": rows[0][3]}
 
 
+def triggered_sends(ctx: Context, group: list[dict]) -> list[dict]:
+    """Sends of one campaign triggered for the same due time, as batches; one summary per job,
+    the same outcomes as ``triggered_send`` one by one. A user triggering twice goes in the
+    next batch (their first send counts for the second's gates); campaigns whose sends depend
+    on the sends before them (``Gatekeeper.per_user_checks``) run one by one."""
+    with ctx.store.read() as db:
+        campaign = table.get(db, group[0]["campaign_id"])
+    if campaign is None or campaign["status"] != rules.ACTIVE:
+        return [triggered_send(ctx, job) for job in group]
+    keeper = gates.Gatekeeper(ctx, campaign, draw=None)
+    if keeper.per_user_checks():
+        return [triggered_send(ctx, job) for job in group]
+    summaries: dict[int, dict] = {}
+    wave: list[dict] = []
+    seen: set[str] = set()
+    for job in group:
+        customer_id = job["payload"]["customer_id"]
+        if customer_id in seen:
+            _send_wave(ctx, campaign, keeper, wave, summaries)
+            wave, seen = [], set()
+        wave.append(job)
+        seen.add(customer_id)
+    _send_wave(ctx, campaign, keeper, wave, summaries)
+    return [summaries[job["id"]] for job in group]
+
+
+def _send_wave(ctx: Context, campaign: dict, keeper: gates.Gatekeeper, wave: list[dict],
+               summaries: dict[int, dict]) -> None:
+    """One batch of ``triggered_sends``: each customer once."""
+    trigger = campaign["body"]["trigger_condition"]
+    names = [f.get("action_name") for f in
+             (trigger.get("secondary_included_filters") or {}).get("filters", ())]
+    with ctx.store.read() as db:
+        found = users.find(db, {job["payload"]["customer_id"] for job in wave})
+    entries, draws, job_of = [], [], {}
+    for job in wave:
+        payload = job["payload"]
+        event, user = payload["event"], found.get(payload["customer_id"])
+        if payload["version"] != campaign["version"]:
+            summaries[job["id"]] = {"dropped": "campaign edited"}
+            continue
+        if names and user is not None:
+            with ctx.store.read() as db:
+                later = event_table.between(db, user[0], names, event["ts"], job["due_at"])
+            if not triggers.not_executed_ok(trigger, later, event["ts"], job["due_at"]):
+                summaries[job["id"]] = {"dropped": "the follow-up event happened"}
+                continue
+        if user is None:
+            summaries[job["id"]] = {"dropped": "user missing"}
+            continue
+        entries.append((user[0], payload["customer_id"], user[1], event["attributes"]))
+        draws.append(payload.get("draw", job["id"]))
+        job_of[user[0]] = job["id"]
+    if not entries:
+        return
+    now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
+    kept, removed, events = keeper.admit(entries, now, now_ms, draws)
+    if removed or events:
+        delivery.record(ctx, removed, (events, {}), now_ms)
+    rows = list(removed)
+    if kept:
+        plan = delivery.prepare(ctx, campaign)
+        sent, created = delivery.send_batch(plan, delivery.templating.Renderer(now),
+                                            delivery.transport_for(ctx), kept, now, now_ms)
+        delivery.record(ctx, sent, created, now_ms)
+        rows += sent
+    for row in rows:
+        summary = {"customer_id": row[2], "outcome": row[3]}
+        summaries[job_of[row[1]]] = {**summary, "reason": row[4]} if row[3] == "removed" \
+            else summary
+
+
 def _held_back(ctx: Context, keeper: gates.Gatekeeper, job: dict, entry: tuple, now,
                now_ms: int) -> dict | None:
     """Gates of one trigger (spec §5.6): control groups, limits, FC, audience limit, DND."""
@@ -266,3 +338,5 @@ def expire(ctx: Context, job: dict) -> dict:
 
 HANDLERS = {SEND: delivery.send_campaign, INSTANCE: periodic_instance,
             TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire, RESUME: resume}
+BATCHED = {TRIGGERED: triggered_sends}  # jobs due together for one campaign, run as one batch
+BATCH_LIMIT = delivery.BATCH

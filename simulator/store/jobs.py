@@ -23,9 +23,18 @@ def next_due(db: Database, now_ms: int) -> dict | None:
             "payload": json.loads(row[4])}
 
 
-def finish(db: Database, job_id: int, status: str, now_ms: int) -> None:
-    db.execute("UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?",
-               [status, now_ms, job_id])
+def due_with(db: Database, first: dict, limit: int) -> list[dict]:
+    """The jobs right after ``first`` in ``(due_at, id)`` order that are due at the same time
+    for the same campaign and kind: they run as one batch."""
+    together = []
+    for row in db.execute("SELECT id, due_at, kind, campaign_id, payload FROM jobs "
+                          "WHERE status = 'pending' AND due_at = ? AND id > ? ORDER BY id LIMIT ?",
+                          [first["due_at"], first["id"], limit]):
+        if row[2] != first["kind"] or row[3] != first["campaign_id"]:
+            break
+        together.append({"id": row[0], "due_at": row[1], "kind": row[2], "campaign_id": row[3],
+                         "payload": json.loads(row[4])})
+    return together
 
 
 def cancel_for(db: Database, campaign_id: str, now_ms: int) -> int:
@@ -34,8 +43,14 @@ def cancel_for(db: Database, campaign_id: str, now_ms: int) -> int:
                       [now_ms, campaign_id]).rowcount
 
 
-def start(db: Database, job_id: int) -> None:
-    db.execute("UPDATE jobs SET status = 'running' WHERE id = ?", [job_id])
+def start_many(db: Database, job_ids: list[int]) -> None:
+    db.conn.executemany("UPDATE jobs SET status = 'running' WHERE id = ?",
+                        [[i] for i in job_ids])
+
+
+def finish_many(db: Database, job_ids: list[int], status: str, now_ms: int) -> None:
+    db.conn.executemany("UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?",
+                        [[status, now_ms, i] for i in job_ids])
 
 
 def requeue_running(db: Database) -> int:
