@@ -107,22 +107,31 @@ def matches(criteria: dict, result: HttpResult, *, datetime_format: str | None,
     return _group(criteria, context, context)
 
 
-def evaluate(responses: list[dict], result: HttpResult, *, now: datetime,
-             render: Callable[[str], str]) -> Outcome:
-    """Evaluate every response entry, run the ``CREATE_EVENT`` actions of each match and
-    classify the send. ``render`` turns an attribute template into text; its errors propagate."""
-    events: list[CreatedEvent] = []
+def matching(responses: list[dict], result: HttpResult, *, now: datetime) -> list[int]:
+    """Indexes of the response entries whose criteria ``result`` satisfies. It depends on the
+    result and ``now`` only, so a caller may reuse it for an identical response."""
     matched: list[int] = []
     if result.status is not None:
         context = Context(result, None, now)  # one context: the body is parsed once
         for index, entry in enumerate(responses):
             context.datetime_format = entry.get("datetime_format")
-            if not _group(entry.get("evaluation_criteria") or {}, context, context):
-                continue
-            matched.append(index)
-            for action in entry.get("actions") or ():
-                if action.get("type") == "CREATE_EVENT":
-                    events.append(_create_event(action.get("config") or {}, render))
+            if _group(entry.get("evaluation_criteria") or {}, context, context):
+                matched.append(index)
+    return matched
+
+
+def evaluate(responses: list[dict], result: HttpResult, *, now: datetime,
+             render: Callable[[str], str], matched: list[int] | None = None) -> Outcome:
+    """Evaluate every response entry, run the ``CREATE_EVENT`` actions of each match and
+    classify the send. ``render`` turns an attribute template into text; its errors propagate.
+    ``matched``: ``matching(responses, result, now=now)`` when the caller has it already."""
+    events: list[CreatedEvent] = []
+    if matched is None:
+        matched = matching(responses, result, now=now)
+    for index in matched:
+        for action in responses[index].get("actions") or ():
+            if action.get("type") == "CREATE_EVENT":
+                events.append(_create_event(action.get("config") or {}, render))
     names = {e.name for e in events}
     failed = FAILED_EVENT in names
     sent = not failed and SENT_EVENT in names

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from . import templating
+from . import jsontext, templating
 from .errors import FieldError
 from .http import OutboundRequest
 from .templating import UNKNOWN_FAILED, PersonalizationFailed, Renderer
@@ -104,7 +104,7 @@ def _finish(method: str, url: str, headers: Headers, body: bytes | None) -> Outb
 
 def _json_checked(text: str, where: str) -> None:
     try:
-        json.loads(text)
+        jsontext.loads(text)  # orjson first: this runs per user
     except ValueError as exc:
         raise PersonalizationFailed(UNKNOWN_FAILED,
                                     f"{where} is not valid JSON after rendering: {exc}") from None

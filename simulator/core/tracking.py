@@ -6,23 +6,15 @@ at fault (``actions[0].current_time``) and carry MoEngage's ``error.type``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import orjson
 
 from . import attributes
 from .errors import BadRequest
+from .jsontext import dumps as _dumps
 from .timestamps import epoch_to_ms, iso, parse_iso, to_ms
-
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # integers beyond 64 bits, which stdlib json keeps
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
 
 # Spec §7, S26: customer ids MoEngage refuses (compared trimmed and case-insensitively).
 FORBIDDEN_CUSTOMER_IDS = frozenset({

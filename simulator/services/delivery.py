@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
-from ..core import evaluation, form_values, outbound, recurrence, templating
+from ..core import evaluation, form_values, jsontext, outbound, recurrence, templating
 from ..core import gates as gates_rules
 from ..core import oauth_configs as oauth_rules
 from ..core.http import HttpResult, OutboundRequest
@@ -130,13 +130,13 @@ def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
             value = f"{scheme} {MASK}".strip()
         headers.append([name, _mask(value, secrets)])
     body = request.body.decode("utf-8", "replace") if request.body else None
-    return json.dumps({"method": request.method, "url": _mask(request.url, secrets),
+    return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
                        "headers": headers,
                        "body": _mask(body[:BODY_EXCERPT], secrets) if body else None})
 
 
 def _response_record(result: HttpResult, secrets: tuple[str, ...]) -> str:
-    return json.dumps({"status": result.status, "headers": result.headers,
+    return jsontext.dumps({"status": result.status, "headers": result.headers,
                        "body": _mask(result.body[:BODY_EXCERPT].decode("utf-8", "replace"),
                                      secrets),
                        "error": result.error, "detail": result.detail})
@@ -183,7 +183,8 @@ def transport_for(ctx: Context) -> Transport:
             settings = ctx.settings
             ctx.transport = Transport(timeout_s=settings.send_timeout_s,
                                       concurrency=settings.send_concurrency,
-                                      retries=settings.send_retries)
+                                      retries=settings.send_retries,
+                                      pipeline=settings.send_pipeline)
         return ctx.transport
 
 
@@ -340,21 +341,32 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     results = list(transport.send_all(built[0] for *_, built in ready))
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, results)
+    # identical responses (the usual case) are matched and recorded once per batch
+    seen: dict[tuple, tuple[list[int] | None, str]] = {}
     for (row_id, cid, attrs, event, (request, form)), result in zip(ready, results):
-        outcome, render_failed = _judge(plan, renderer, attrs, event, form, result, now)
+        key = (result.status, result.body, result.error, result.detail,
+               tuple(result.headers.items()))
+        known = seen.get(key)
+        if known is None:
+            matched = None if plan.channel != rules.CONNECTED_APP else evaluation.matching(
+                plan.responses, result, now=now)
+            known = seen[key] = (matched, _response_record(result, plan.secrets))
+        outcome, render_failed = _judge(plan, renderer, attrs, event, form, result, now,
+                                        known[0])
         sent = outcome.sent and not outcome.failed
         reason = None if sent else (render_failed or _reason(result))
         rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
-                     result.status, _request_record(request, plan.secrets),
-                     _response_record(result, plan.secrets), round(result.elapsed_ms, 2),
-                     now_ms))
+                     result.status, _request_record(request, plan.secrets), known[1],
+                     round(result.elapsed_ms, 2), now_ms))
         for made in outcome.events:
             attributes = {**made.attributes, **plan.standard}
             event_rows.append(TrackedEvent(cid, made.name, now_ms, attributes, {}).row())
             for key, value in attributes.items():
-                kind = attributes_.typed(value)[1]
-                if kind:
-                    catalogue.setdefault(("event", made.name, key), kind)
+                slot = ("event", made.name, key)
+                if slot not in catalogue:  # the first typed value of a key decides its type
+                    kind = attributes_.typed(value)[1]
+                    if kind:
+                        catalogue[slot] = kind
     return rows, (event_rows, catalogue)
 
 
@@ -374,7 +386,8 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
 
 
 def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, form: dict | None,
-           result: HttpResult, now) -> tuple[evaluation.Outcome, str | None]:
+           result: HttpResult, now, matched: list[int] | None
+           ) -> tuple[evaluation.Outcome, str | None]:
     if plan.channel != rules.CONNECTED_APP:
         return evaluation.connector_outcome(result), None
     context: dict[str, Any] = {}
@@ -385,7 +398,8 @@ def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, form: dict | N
         return renderer.render(source, context)
 
     try:
-        outcome = evaluation.evaluate(plan.responses, result, now=now, render=render)
+        outcome = evaluation.evaluate(plan.responses, result, now=now, render=render,
+                                      matched=matched)
     except (templating.NotSend, templating.PersonalizationFailed) as problem:
         category = getattr(problem, "category", "Unknown")
         return evaluation.Outcome(sent=False, failed=True), f"personalization:{category}"

@@ -20,15 +20,14 @@ from __future__ import annotations
 import collections
 import csv
 import io
-import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-import orjson
 
+from ..core import jsontext
 from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
 from ..core.tracking import parse_customer, parse_event, parse_flat_event, read_flat_event
 from .context import Context
@@ -65,11 +64,7 @@ def _csv_value(text: str) -> Any:
         return text
 
 
-def _decode(line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)  # the stdlib reads what orjson refuses (huge integers)
+_decode = jsontext.loads  # the stdlib reads what orjson refuses (huge integers)
 
 
 def read_chunks(path: str, progress: Callable[[int], None] | None = None

@@ -6,6 +6,8 @@ import json
 
 from sqlite_utils import Database
 
+from ..core.jsontext import loads
+
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
@@ -18,7 +20,7 @@ def find(db: Database, customer_ids) -> dict[str, tuple[int, dict]]:
         marks = ",".join("?" * len(chunk))
         for row_id, cid, attrs in db.execute(
                 f"SELECT id, customer_id, attrs FROM users WHERE customer_id IN ({marks})", chunk):
-            found[cid] = (row_id, json.loads(attrs))
+            found[cid] = (row_id, loads(attrs))
     return found
 
 
@@ -82,7 +84,7 @@ def audience_page(db: Database, where: str, params: list, after_id: int, limit: 
     rows = db.execute(f"SELECT id, customer_id, attrs FROM users WHERE id > ? AND {where} "
                       f"{skip}ORDER BY id LIMIT ?",
                       [after_id, *params, *([skip_campaign] if skip_campaign else []), limit])
-    return [(row_id, cid, json.loads(attrs)) for row_id, cid, attrs in rows]
+    return [(row_id, cid, loads(attrs)) for row_id, cid, attrs in rows]
 
 
 def find_by(db: Database, key: str, value: str) -> tuple[int, str, dict] | None:
@@ -98,7 +100,7 @@ def find_by(db: Database, key: str, value: str) -> tuple[int, str, dict] | None:
         row = db.execute("SELECT id, customer_id, attrs FROM users WHERE "
                          "json_extract(attrs, '$.' || ?) = ? ORDER BY id LIMIT 1",
                          [key, value]).fetchone()
-    return None if row is None else (row[0], row[1], json.loads(row[2]))
+    return None if row is None else (row[0], row[1], loads(row[2]))
 
 
 def in_audience(db: Database, customer_id: str, where: str, params: list) -> bool:
