@@ -406,3 +406,95 @@ def test_https_with_certificate_verification(certificate):
 def test_https_to_a_plain_http_port_is_a_connection_error(sink, transport):
     result = transport.send(get(sink.url.replace("http://", "https://") + "/_sim/sink/x"))
     assert (result.status, result.error) == (None, CONNECTION_ERROR)
+
+
+# --- pipelining (Transport(pipeline=N), MOESIM_SEND_PIPELINE) ---------------------------------
+
+class KeepAliveLimit:
+    """A server answering at most ``per_connection`` requests per connection, echoing each
+    request's body, then closing, with or without saying ``Connection: close`` first, and
+    dropping whatever further requests it had read (as nginx's ``keepalive_requests`` does)."""
+
+    def __init__(self, per_connection: int, announce: bool):
+        self.per_connection, self.announce = per_connection, announce
+        self.answered: list[bytes] = []
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with sock:
+                buffer, served = b"", 0
+                while served < self.per_connection:
+                    while b"\r\n\r\n" not in buffer:
+                        data = sock.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length:"))
+                    while len(buffer) < length:
+                        buffer += sock.recv(65536)
+                    body, buffer = buffer[:length], buffer[length:]
+                    served += 1
+                    self.answered.append(body)
+                    last = served == self.per_connection and self.announce
+                    sock.sendall(b"HTTP/1.1 200 OK\r\n" + (b"Connection: close\r\n" if last
+                                 else b"") + b"Content-Length: %d\r\n\r\n" % length + body)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def post(url: str, n: int) -> OutboundRequest:
+    return OutboundRequest("POST", url, (("Content-Type", "application/json"),),
+                           json.dumps({"n": n}).encode())
+
+
+def test_pipelined_send_all_keeps_input_order_and_sends_each_request_once(sink):
+    for n in range(5):
+        sink.configure(f"p{n}", body={"sink": n}, delay_ms=(n * 7) % 20)
+    order = [n % 5 for n in range(0, 3 * 150, 3)]
+    with Transport(concurrency=2, pipeline=8) as transport:
+        results = list(transport.send_all(get(f"{sink.url}/_sim/sink/p{n}") for n in order))
+    assert [json.loads(r.body)["sink"] for r in results] == order
+    assert sum(len(sink.records(f"p{n}")) for n in range(5)) == 150
+    assert len(sink.transport_sockets()) <= 2
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["connection-close", "silent-close"])
+def test_pipelined_requests_a_server_leaves_unanswered_go_again_on_a_new_connection(announce):
+    server = KeepAliveLimit(per_connection=3, announce=announce)
+    try:
+        with Transport(concurrency=1, pipeline=8) as transport:
+            results = list(transport.send_all(post(server.url, n) for n in range(20)))
+    finally:
+        server.close()
+    assert [(r.status, json.loads(r.body)["n"]) for r in results] == [(200, n) for n in range(20)]
+    assert sorted(json.loads(body)["n"] for body in server.answered) == list(range(20))
+    assert server.connections == 7  # 3 answered per connection
+
+
+def test_pipelined_requests_all_time_out_when_the_server_does_not_answer(sink):
+    sink.configure("slowpipe", delay_ms=3000)
+    with Transport(timeout_s=0.2, concurrency=1, pipeline=4) as transport:
+        results = list(transport.send_all(get(f"{sink.url}/_sim/sink/slowpipe")
+                                          for _ in range(4)))
+        assert [(r.status, r.error) for r in results] == [(None, TIMEOUT)] * 4
+        assert transport.send(get(f"{sink.url}/_sim/sink/fast")).status == 200
+
+
+def test_pipelining_is_off_by_default_and_refuses_a_depth_below_one():
+    assert Transport().pipeline == 1
+    with pytest.raises(ValueError):
+        Transport(pipeline=0)

@@ -35,6 +35,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(f"must be 1 or more: {number}")
+    return number
+
+
 def _zone(text: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
@@ -80,7 +87,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds an event-triggered ASAP send waits (MoEngage documents 30-60 s; 0 = at once)."),
     Setting("send_timeout_s", 5.0, float,
             "Timeout of one request to a partner endpoint, connect plus response (seconds)."),
-    Setting("send_concurrency", 16, int, "Requests a campaign keeps in flight at once."),
+    Setting("send_concurrency", 16, _at_least_one, "Requests a campaign keeps in flight at once."),
+    Setting("send_pipeline", 1, _at_least_one,
+            "HTTP/1.1 pipelining: requests written on a connection before reading their "
+            "responses (1 = off; for large virtual-time runs against a server that supports it)."),
     Setting("throttle_realtime", True, _bool,
             "In system time, pace campaign sends at their throttle (MoEngage: 60,000/min "
             "by default); false sends as fast as the transport goes."),

@@ -12,10 +12,11 @@ loop and it shares two cores with the app and the local sink. Measured on loopba
 request/response loop costs ~35 us of CPU over a socket against ~130 us with ``http.client``
 (its header parsing goes through ``email``); with the thread pool, ``send_all`` stays near
 70-85 us a request. Its scope is what a client needs and no more: one request at a time per
-connection (no pipelining), keep-alive per (scheme, host, port), TCP_NODELAY, TLS with the
-default verifying context, bodies framed by Content-Length, chunked or connection close,
-interim 1xx answers skipped. A kept-alive connection the server closed while idle is
-reopened once, transparently, when it fails before any response byte.
+connection unless pipelining is asked for (``Transport(pipeline=N)``: N requests written
+before their responses are read, ~11 us a request), keep-alive per (scheme, host, port),
+TCP_NODELAY, TLS with the default verifying context, bodies framed by Content-Length, chunked
+or connection close, interim 1xx answers skipped. A kept-alive connection the server closed
+while idle is reopened once, transparently, when it fails before any response byte.
 
 The parts: ``wire`` writes a request as bytes, ``connection`` exchanges them over one socket,
 ``pool`` holds ``Transport`` (connections per worker thread, retries, ``send_all``).

@@ -61,19 +61,26 @@ class Connection:
 
     def exchange(self, wire: Wire, deadline: float, cap: int):
         """(status, headers, body, keep_alive); ``Stale`` if a reused socket was dead."""
+        reused = self.reused
+        self.write(wire.head + wire.body, deadline)
+        return self.receive(wire, deadline, cap, reused)
+
+    def write(self, data: bytes, deadline: float) -> None:
+        """Write request bytes; ``Stale`` if a reused socket turned out closed."""
         sock, reused = self.sock, self.reused
         self.reused = True
         sock.settimeout(_remaining(deadline))
         try:
-            if len(wire.body) <= 16384:
-                sock.sendall(wire.head + wire.body)  # one segment for the usual small request
-            else:
-                sock.sendall(wire.head)
-                sock.sendall(wire.body)
+            sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             if reused:
                 raise Stale() from None
             raise
+
+    def receive(self, wire: Wire, deadline: float, cap: int, reused: bool, more: bool = False):
+        """The response to ``wire``: (status, headers, body, keep_alive). ``reused``: no byte
+        has come back on this socket since it was last idle, so a close now is ``Stale``.
+        ``more``: further responses are expected (pipelined), so bytes past this one are theirs."""
         while True:
             status, headers, keep = self._read_head(deadline, reused)
             if status >= 200 or status == 101:
@@ -94,7 +101,7 @@ class Connection:
             body = self._read_exact(int(length), deadline, cap)
         else:
             body, keep = self._read_to_close(deadline, cap), False
-        if self.buffer or status == 101 or wire.close:
+        if self.buffer and not more or status == 101 or wire.close:
             keep = False  # bytes past the response, or a protocol switch: reuse is unsafe
         return status, headers, body, keep
 

@@ -1,9 +1,11 @@
 """``Transport``: sends over kept-alive connections, one pool of them per worker thread, with
-retries; ``send_all`` streams a batch through the workers in input order.
+retries; ``send_all`` streams a batch through the workers in input order, optionally pipelined
+(``pipeline`` requests written on a connection before their responses are read).
 """
 
 from __future__ import annotations
 
+import itertools
 import queue
 import ssl
 import threading
@@ -12,11 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..core.http import CONNECTION_ERROR, INVALID_URL, TIMEOUT, HttpResult, OutboundRequest
 from .connection import BadResponse, Connection, Stale
-from .wire import Origin, Unsendable, to_wire
+from .wire import Origin, Unsendable, Wire, to_wire
 
 MAX_BODY_BYTES = 64 * 1024  # of a response body: the first bytes kept, the rest read and dropped
 WINDOW_PER_WORKER = 4  # send_all: requests taken from the input ahead of the oldest unyielded one
 MAX_ORIGINS_PER_WORKER = 64  # kept-alive connections one worker holds, oldest closed first
+# pipelined requests written before reading: under any socket buffer, so writing all of them
+# before reading a response cannot deadlock against a server blocked on writing its responses
+PIPELINE_BYTES = 64 * 1024
 
 
 class _Batch:
@@ -35,14 +40,22 @@ class Transport:
     ``retries`` re-sends a request that got no response (other than ``INVALID_URL``) or a 5xx,
     waiting ``retry_wait_s`` through ``sleep`` before each; the wait holds the worker.
     ``elapsed_ms`` is the duration of the attempt whose result is returned.
+
+    ``pipeline`` > 1: ``send_all`` hands each worker up to that many consecutive requests and
+    writes those to one origin together on one connection (HTTP/1.1 pipelining, at most
+    ``PIPELINE_BYTES`` at a time), then reads the responses in order. Requests the server left
+    unanswered (it closed, or said ``Connection: close``) go again on a new connection; when
+    the deadline passes, every unanswered one is a ``TIMEOUT``.
     """
 
     def __init__(self, timeout_s: float = 5.0, concurrency: int = 16, retries: int = 0,
                  retry_wait_s: float = 5.0, *, sleep: Callable[[float], object] = time.sleep,
-                 max_body_bytes: int = MAX_BODY_BYTES, ssl_context: ssl.SSLContext | None = None):
-        if timeout_s <= 0 or concurrency < 1 or retries < 0 or retry_wait_s < 0:
-            raise ValueError("timeout_s > 0, concurrency >= 1, retries >= 0, retry_wait_s >= 0")
-        self.timeout_s, self.concurrency = timeout_s, concurrency
+                 max_body_bytes: int = MAX_BODY_BYTES, ssl_context: ssl.SSLContext | None = None,
+                 pipeline: int = 1):
+        if timeout_s <= 0 or concurrency < 1 or retries < 0 or retry_wait_s < 0 or pipeline < 1:
+            raise ValueError("timeout_s > 0, concurrency >= 1, retries >= 0, retry_wait_s >= 0, "
+                             "pipeline >= 1")
+        self.timeout_s, self.concurrency, self.pipeline = timeout_s, concurrency, pipeline
         self.retries, self.retry_wait_s = retries, retry_wait_s
         self._sleep, self._cap = sleep, max_body_bytes
         self._tls = ssl_context or ssl.create_default_context()
@@ -78,19 +91,21 @@ class Transport:
         closing the iterator early skips the requests read but not yet sent."""
         self._check_open()
         self._start_workers()
-        batch, window, jobs = _Batch(), self.concurrency * WINDOW_PER_WORKER, self._jobs
+        size = self.pipeline
+        batch, jobs = _Batch(), self._jobs
+        window = self.concurrency * WINDOW_PER_WORKER * size
         arrived: dict[int, HttpResult | BaseException] = {}
         source, taken, yielded = iter(requests), 0, 0
         try:
             while True:
                 while source is not None and taken - yielded < window:
-                    try:
-                        request = next(source)
-                    except StopIteration:
+                    chunk = list(itertools.islice(source, size))
+                    if len(chunk) < size:
                         source = None
+                    if not chunk:
                         break
-                    jobs.put((batch, taken, request))
-                    taken += 1
+                    jobs.put((batch, taken, chunk))
+                    taken += len(chunk)
                 if yielded == taken:
                     return
                 while yielded not in arrived:
@@ -141,17 +156,23 @@ class Transport:
     def _work(self) -> None:
         pool, jobs = self._new_pool(), self._jobs
         while (job := jobs.get()) is not None:
-            batch, index, request = job
+            batch, first, chunk = job
             if batch.cancelled:
                 continue
             try:
-                outcome = self._send(pool, request)
+                if len(chunk) == 1:
+                    outcomes = [self._send(pool, chunk[0])]
+                else:
+                    outcomes = self._send_pipelined(pool, chunk)
             except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it
-                outcome = exc
-            batch.results.put((index, outcome))
+                outcomes = [exc] * len(chunk)
+            for index, outcome in enumerate(outcomes, first):
+                batch.results.put((index, outcome))
 
     def _send(self, pool: dict, request: OutboundRequest) -> HttpResult:
-        result = self._attempt(pool, request)
+        return self._retried(pool, request, self._attempt(pool, request))
+
+    def _retried(self, pool: dict, request: OutboundRequest, result: HttpResult) -> HttpResult:
         for _ in range(self.retries):
             if not (result.status is None and result.error != INVALID_URL
                     or result.status is not None and result.status >= 500):
@@ -159,6 +180,84 @@ class Transport:
             self._sleep(self.retry_wait_s)
             result = self._attempt(pool, request)
         return result
+
+    def _send_pipelined(self, pool: dict, chunk: list[OutboundRequest]) -> list[HttpResult]:
+        """The chunk's requests, pipelined per origin; retries one by one afterwards."""
+        results: list = [None] * len(chunk)
+        by_origin: dict[tuple[str, str, int], list[tuple[int, Wire]]] = {}
+        for index, request in enumerate(chunk):
+            try:
+                wire = to_wire(request, self._origins)
+            except Unsendable as exc:
+                results[index] = HttpResult(None, elapsed_ms=0.0, error=INVALID_URL,
+                                            detail=str(exc))
+                continue
+            by_origin.setdefault(wire.origin, []).append((index, wire))
+        for origin, items in by_origin.items():
+            self._pipeline(pool, origin, items, results)
+        return [self._retried(pool, request, result) for request, result in zip(chunk, results)]
+
+    def _pipeline(self, pool: dict, origin: tuple[str, str, int], items: list,
+                  results: list) -> None:
+        """Write ``items`` (``(index, wire)``) on one connection, read their responses in order;
+        what stays unanswered goes again on a new connection."""
+        while items:
+            run, size = [], 0
+            for index, wire in items:
+                size += len(wire.head) + len(wire.body)
+                if run and size > PIPELINE_BYTES:
+                    break
+                run.append((index, wire))
+                if wire.close:
+                    break  # nothing may follow a request that closes the connection
+            started = time.perf_counter()
+            deadline = started + self.timeout_s
+            connection = pool.pop(origin, None)
+            reused, done, keep = connection is not None, 0, False
+            try:
+                if connection is None:
+                    connection = Connection(origin, self._tls, deadline)
+                connection.write(b"".join(w.head + w.body for _, w in run), deadline)
+                for index, wire in run:
+                    # a close before any byte of a response: not read, so sent again
+                    status, headers, body, keep = connection.receive(
+                        wire, deadline, self._cap, reused or done > 0, done < len(run) - 1)
+                    results[index] = HttpResult(status, headers, body,
+                                                (time.perf_counter() - started) * 1000)
+                    done += 1
+                    if not keep:
+                        break
+            except Stale:  # closed before answering the rest: they go again
+                connection.close()
+                items = items[done:]
+                continue
+            except Exception as exc:  # classified as in _attempt; anything else is a bug
+                if connection is not None:
+                    connection.close()
+                elapsed = (time.perf_counter() - started) * 1000
+                if isinstance(exc, TimeoutError):
+                    for index, _ in run[done:]:  # all of them were on the wire that long
+                        results[index] = HttpResult(None, elapsed_ms=elapsed, error=TIMEOUT,
+                                                    detail=f"no response within {self.timeout_s:g} s")
+                    items = items[len(run):]
+                    continue
+                if not isinstance(exc, (OSError, BadResponse)):
+                    raise
+                results[run[done][0]] = HttpResult(None, elapsed_ms=elapsed,
+                                                   error=CONNECTION_ERROR,
+                                                   detail=f"{type(exc).__name__}: {exc}")
+                items = items[done + 1:]
+                continue
+            items = items[done:]
+            if keep:
+                self._keep(pool, origin, connection)
+            else:
+                connection.close()
+
+    def _keep(self, pool: dict, origin: tuple[str, str, int], connection: Connection) -> None:
+        pool[origin] = connection
+        if len(pool) > MAX_ORIGINS_PER_WORKER:
+            pool.pop(next(iter(pool))).close()
 
     def _attempt(self, pool: dict, request: OutboundRequest) -> HttpResult:
         started = time.perf_counter()
@@ -192,9 +291,7 @@ class Transport:
             raise
         status, headers, body, keep = response
         if keep:
-            pool[wire.origin] = connection
-            if len(pool) > MAX_ORIGINS_PER_WORKER:
-                pool.pop(next(iter(pool))).close()
+            self._keep(pool, wire.origin, connection)
         else:
             connection.close()
         return HttpResult(status, headers, body, (time.perf_counter() - started) * 1000)

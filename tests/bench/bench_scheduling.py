@@ -1,6 +1,7 @@
 """Bench: the scheduling engine (targets from the scheduling issue).
 
     python tests/bench/bench_scheduling.py virtual [--users 10000] [--days 30] [--sink minimal|moesim]
+                                                   [--pipeline N] [--concurrency N]
     python tests/bench/bench_scheduling.py realtime [--events 1000]
 
 virtual: a daily periodic campaign to N users plus N users triggering a 2-hour delayed campaign,
@@ -86,7 +87,8 @@ def virtual_run(args, url: str) -> tuple[float, str, int]:
     with tempfile.TemporaryDirectory() as tmp:
         ctx, _ = create_context(Settings(db=os.path.join(tmp, "v.db"), fixtures="none",
                                          clock="virtual", start_time=START,
-                                         send_concurrency=8))
+                                         send_concurrency=args.concurrency,
+                                         send_pipeline=args.pipeline))
         ids = _setup(ctx, url, args.users, tmp)
         campaigns.create(ctx, _body("daily", *ids, campaign_delivery_type="PERIODIC",
                                     scheduling_details={
@@ -137,7 +139,8 @@ def virtual(args) -> None:
         print(f"run {n}: {args.users:,} users daily + {args.users:,} triggered (2 h delay), "
               f"advanced {args.days} days: {count:,} sends in {elapsed:.1f} s "
               f"({count / elapsed:,.0f} sends/s); delivery log sha256 {digest[:16]}")
-    print(f"delivery logs identical: {runs[0][1] == runs[1][1]} "
+    print(f"send_pipeline {args.pipeline}, send_concurrency {args.concurrency}; "
+          f"delivery logs identical: {runs[0][1] == runs[1][1]} "
           f"(target: < 10 s for 10k + 10k users over 30 days)")
 
 
@@ -211,6 +214,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--sink", choices=["minimal", "moesim"], default="minimal")
+    parser.add_argument("--concurrency", type=int, default=8, help="MOESIM_SEND_CONCURRENCY")
+    parser.add_argument("--pipeline", type=int, default=1,
+                        help="MOESIM_SEND_PIPELINE for the virtual run (1 = off, the default)")
     args = parser.parse_args()
     virtual(args) if args.mode == "virtual" else realtime(args)
 
