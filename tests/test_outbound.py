@@ -10,6 +10,7 @@ from simulator.core.errors import FieldError
 from simulator.core.http import OutboundRequest
 from simulator.core.outbound import (
     check_connector_content,
+    connection_texts,
     connector_oauth,
     from_config,
     from_connector_content,
@@ -64,6 +65,28 @@ def test_config_request_rendered_with_basic_auth():
         (("X-Account", "ABC123"), ("Content-Type", "application/json"),
          ("Authorization", "Basic QUJDMTIzOjEyM1hZWg==")),   # spec §2.5's example
         b'{"to": "Ana", "text": "Hello"}')
+
+
+def test_connection_only_templates_are_rendered_once_with_the_same_request():
+    """The templates every user renders the same (plain text, AppMarketplaceForm lookups) are
+    rendered once per send; the request is the one rendered user by user."""
+    request = config_request(
+        url="https://partner.test/v1/{{AppMarketplaceForm['account_id']}}/{{UserAttribute['u_fn']}}",
+        url_params={"v": "2", "k": "{{AppMarketplaceForm['account_key']|upper}}"},
+        headers={"X-Account": '{{AppMarketplaceForm["account_id"]}}', "X-Fixed": "1"})
+    texts = connection_texts(request, BASIC, APP_FORM)
+    assert texts == {"2": "2", '{{AppMarketplaceForm["account_id"]}}': "ABC123", "1": "1",
+                     '{{AppMarketplaceForm["account_key"]}}': "123XYZ"}
+    assert from_config(Renderer(NOW), request, BASIC, APP_FORM, CAMPAIGN_FORM, USER, None,
+                       texts) == build(request, auth=BASIC)
+
+
+def test_a_failing_connection_template_leaves_every_user_to_fail_on_their_own():
+    request = config_request(headers={"X-Account": "{{AppMarketplaceForm['absent']}}"})
+    assert connection_texts(request, BASIC, APP_FORM) == {}
+    with pytest.raises(PersonalizationFailed) as failure:
+        build(request, auth=BASIC)
+    assert failure.value.category == "Campaign Attribute"
 
 
 def test_basic_auth_replaces_a_configured_authorization_header():

@@ -9,9 +9,11 @@ fail or skip that user only.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -76,16 +78,47 @@ def set_header(headers: Headers, name: str, value: str) -> Headers:
     return [(k, v) for k, v in headers if k.lower() != wanted] + [(name, value)]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@functools.lru_cache(maxsize=256)
 def basic_auth(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 
-def _renderer_for(renderer: Renderer, context: dict) -> Callable[[Any], str]:
+def _renderer_for(renderer: Renderer, context: dict,
+                  texts: Mapping[str, str] | None = None) -> Callable[[Any], str]:
     def render(value: Any) -> str:
         if isinstance(value, str):
+            if texts:
+                text = texts.get(value)
+                if text is not None:
+                    return text
             return renderer.render(value, context)
         return "" if value is None else str(value)
     return render
+
+
+def connection_texts(request: Mapping[str, Any], auth: Mapping[str, Any] | None,
+                     app_form: Mapping[str, Any]) -> dict[str, str]:
+    """The config's url, url_params, header and basic-auth templates that render the same for
+    every user (``templating.connection_only``), rendered once for a whole send. Empty when one
+    of them fails: each user then renders, and fails, on their own, as without it."""
+    sources = [request.get("url", ""), *(request.get("url_params") or {}).values(),
+               *(request.get("headers") or {}).values()]
+    if auth and auth.get("auth_type") == "basic_auth":
+        info = auth.get("auth_info") or {}
+        sources += [info.get("username", ""), info.get("password", "")]
+    renderer = Renderer(_EPOCH)  # connection-only templates read no clock
+    context = renderer.context(None, None, app_form, None)
+    texts: dict[str, str] = {}
+    try:
+        for source in sources:
+            if isinstance(source, str) and templating.connection_only(source):
+                texts[source] = renderer.render(source, context)
+    except (PersonalizationFailed, templating.NotSend):
+        return {}
+    return texts
 
 
 def _with_content_type(headers: Headers, content_type: str | None) -> Headers:
@@ -129,10 +162,13 @@ def _form_pairs(text: str) -> list[tuple[str, str]] | None:
 def from_config(renderer: Renderer, request: Mapping[str, Any], auth: Mapping[str, Any] | None,
                 app_form: Mapping[str, Any], campaign_form: Mapping[str, Any],
                 user_attrs: Mapping[str, Any] | None,
-                event: Mapping[str, Any] | None) -> OutboundRequest:
+                event: Mapping[str, Any] | None,
+                texts: Mapping[str, str] | None = None) -> OutboundRequest:
     """Pass 2 (spec §2.4 [I]): ``campaign_form`` holds the pass-1 values; ``app_form`` the
-    connection values (``templating.app_form_values`` adds the OAuth variables)."""
-    render = _renderer_for(renderer, renderer.context(user_attrs, event, app_form, campaign_form))
+    connection values (``templating.app_form_values`` adds the OAuth variables). ``texts``:
+    ``connection_texts`` of this config and connection, when the caller sends to many users."""
+    render = _renderer_for(renderer, renderer.context(user_attrs, event, app_form, campaign_form),
+                           texts)
     method = str(request.get("method", "GET")).upper()
     url = with_query(render(request.get("url", "")),
                      [(str(k), render(v)) for k, v in (request.get("url_params") or {}).items()])

@@ -245,6 +245,14 @@ def _compiled(source: str) -> Template | _Lookups | str | TemplateSyntaxError:
     return _lookups(env.parse(source)) or template
 
 
+def connection_only(source: str) -> bool:
+    """Whether ``source`` renders the same for every user of a send: plain text, or text and
+    ``AppMarketplaceForm`` lookups only (no filters, so no clock either)."""
+    compiled = _compiled(source)
+    return type(compiled) is str or type(compiled) is _Lookups and all(
+        type(part) is str or part[0] == APP_FORM for part in compiled)
+
+
 def compile_problem(source: str) -> str | None:
     """Why ``source`` cannot be rendered (syntax, unknown filter), or None."""
     compiled = _compiled(source)

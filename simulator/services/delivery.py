@@ -51,6 +51,7 @@ class Plan:
     content: dict | None = None
     secrets: tuple[str, ...] = ()
     standard: dict | None = None
+    texts: dict | None = None  # outbound.connection_texts: rendered once per send
     # Connector campaigns with authorization settings (spec §6.6)
     oauth: outbound.ConnectorOAuth | None = None
     token: str | None = None
@@ -83,6 +84,7 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
             module["response"]
         specials = {"MOE_ACCESS_TOKEN_DEFAULT": token} if token else None
         plan.app_form = templating.app_form_values(connection["values"], specials)
+        plan.texts = outbound.connection_texts(plan.request, plan.auth, plan.app_form)
         plan.campaign_values = content["connected_app"].get("inputs", {})
         secret_keys = form_values.secret_keys(config["input_variables"])
         plan.secrets = tuple(str(v) for k, v in connection["values"].items()
@@ -105,7 +107,7 @@ def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
     if plan.channel == rules.CONNECTED_APP:
         form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event)
         return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
-                                    attrs, event), form
+                                    attrs, event, plan.texts), form
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
     return outbound.from_connector_content(renderer, plan.content, attrs, event,
