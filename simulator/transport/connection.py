@@ -21,6 +21,9 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
+# parsed response heads by their bytes, shared by every connection (restarted when full)
+_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool]] = {}
+_MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
 
 
 class Stale(Exception):
@@ -126,29 +129,16 @@ class Connection:
                 raise BadResponse("connection closed before a complete response head")
             buffer += data
         self.buffer = buffer[end.end():]
-        lines = buffer[:end.start()].decode("latin-1").split("\n")
-        version, _, rest = lines[0].rstrip("\r").partition(" ")
-        code = rest[:3]
-        if not (version.startswith("HTTP/1.") and _DIGITS.fullmatch(code) and len(code) == 3
-                and rest[3:4] in ("", " ")):
-            raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
-        headers: dict[str, str] = {}
-        name = None
-        for line in lines[1:]:
-            line = line.rstrip("\r")
-            if line[:1] in (" ", "\t") and name:  # obsolete line folding
-                headers[name] = f"{headers[name]} {line.strip()}"
-                continue
-            name, colon, value = line.partition(":")
-            if not colon:
-                raise BadResponse(f"malformed response header line {line[:100]!r}")
-            name, value = name.strip().lower(), value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        connection = headers.get("connection", "").lower()
-        keep = ("keep-alive" in connection if version == "HTTP/1.0"
-                else "close" not in connection)
-        return int(code), headers, keep
-
+        raw = buffer[:end.start()]
+        known = _PARSED_HEADS.get(raw)
+        if known is not None:  # a server answers the same head again and again
+            return known[0], dict(known[1]), known[2]
+        status, headers, keep = _parse_head(raw)
+        if len(raw) <= _MAX_CACHED_HEAD:
+            if len(_PARSED_HEADS) >= _MAX_PARSED_HEADS:
+                _PARSED_HEADS.clear()
+            _PARSED_HEADS[raw] = (status, dict(headers), keep)
+        return status, headers, keep
     def _read_exact(self, size: int, deadline: float, cap: int) -> bytes:
         """``size`` bytes off the connection, of which the first ``cap`` are returned."""
         buffer = self.buffer
@@ -205,3 +195,29 @@ class Connection:
                 kept.append(data[:cap - stored])
                 stored += len(kept[-1])
         return b"".join(kept)
+
+
+def _parse_head(raw: bytes) -> tuple[int, dict[str, str], bool]:
+    """A response head (status line and header lines): (status, headers, keep-alive)."""
+    lines = raw.decode("latin-1").split("\n")
+    version, _, rest = lines[0].rstrip("\r").partition(" ")
+    code = rest[:3]
+    if not (version.startswith("HTTP/1.") and _DIGITS.fullmatch(code) and len(code) == 3
+            and rest[3:4] in ("", " ")):
+        raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
+    headers: dict[str, str] = {}
+    name = None
+    for line in lines[1:]:
+        line = line.rstrip("\r")
+        if line[:1] in (" ", "\t") and name:  # obsolete line folding
+            headers[name] = f"{headers[name]} {line.strip()}"
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise BadResponse(f"malformed response header line {line[:100]!r}")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    connection = headers.get("connection", "").lower()
+    keep = ("keep-alive" in connection if version == "HTTP/1.0"
+            else "close" not in connection)
+    return int(code), headers, keep

@@ -5,6 +5,7 @@ retries; ``send_all`` streams a batch through the workers in input order, option
 
 from __future__ import annotations
 
+import collections
 import itertools
 import queue
 import ssl
@@ -66,6 +67,7 @@ class Transport:
         self._idle_pools: list[dict] = []  # pools lent to send() callers between calls
         self._closed = False
         self._origins: dict[str, Origin] = {}
+        self._heads: dict[tuple, tuple] = {}  # request heads by (method, url, headers)
 
     def __enter__(self) -> Transport:
         return self
@@ -86,15 +88,17 @@ class Transport:
             self._idle_pools.append(pool)
 
     def send_all(self, requests: Iterable[OutboundRequest]) -> Iterator[HttpResult]:
-        """Results in input order, ``concurrency`` requests in flight. The input is read
-        lazily, at most ``concurrency * WINDOW_PER_WORKER`` ahead of the last result yielded;
-        closing the iterator early skips the requests read but not yet sent."""
+        """Results in input order, ``concurrency`` requests in flight (times ``pipeline``). The
+        input is read lazily, at most ``concurrency * WINDOW_PER_WORKER * pipeline`` ahead of
+        the last result yielded; closing the iterator early skips the requests read but not yet
+        sent. A worker hands back a chunk's results together."""
         self._check_open()
         self._start_workers()
         size = self.pipeline
         batch, jobs = _Batch(), self._jobs
         window = self.concurrency * WINDOW_PER_WORKER * size
-        arrived: dict[int, HttpResult | BaseException] = {}
+        arrived: dict[int, list] = {}  # chunk start -> its results
+        starts: collections.deque[int] = collections.deque()
         source, taken, yielded = iter(requests), 0, 0
         try:
             while True:
@@ -105,17 +109,19 @@ class Transport:
                     if not chunk:
                         break
                     jobs.put((batch, taken, chunk))
+                    starts.append(taken)
                     taken += len(chunk)
-                if yielded == taken:
+                if not starts:
                     return
-                while yielded not in arrived:
-                    index, outcome = batch.results.get()
-                    arrived[index] = outcome
-                outcome = arrived.pop(yielded)
-                yielded += 1
-                if isinstance(outcome, BaseException):
-                    raise outcome  # a bug in here, not a partner failing
-                yield outcome
+                first = starts.popleft()
+                while first not in arrived:
+                    index, outcomes = batch.results.get()
+                    arrived[index] = outcomes
+                for outcome in arrived.pop(first):
+                    yielded += 1
+                    if isinstance(outcome, BaseException):
+                        raise outcome  # a bug in here, not a partner failing
+                    yield outcome
         finally:
             batch.cancelled = True
 
@@ -166,8 +172,7 @@ class Transport:
                     outcomes = self._send_pipelined(pool, chunk)
             except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it
                 outcomes = [exc] * len(chunk)
-            for index, outcome in enumerate(outcomes, first):
-                batch.results.put((index, outcome))
+            batch.results.put((first, outcomes))
 
     def _send(self, pool: dict, request: OutboundRequest) -> HttpResult:
         return self._retried(pool, request, self._attempt(pool, request))
@@ -187,7 +192,7 @@ class Transport:
         by_origin: dict[tuple[str, str, int], list[tuple[int, Wire]]] = {}
         for index, request in enumerate(chunk):
             try:
-                wire = to_wire(request, self._origins)
+                wire = to_wire(request, self._origins, self._heads)
             except Unsendable as exc:
                 results[index] = HttpResult(None, elapsed_ms=0.0, error=INVALID_URL,
                                             detail=str(exc))
@@ -262,7 +267,7 @@ class Transport:
     def _attempt(self, pool: dict, request: OutboundRequest) -> HttpResult:
         started = time.perf_counter()
         try:
-            wire = to_wire(request, self._origins)
+            wire = to_wire(request, self._origins, self._heads)
         except Unsendable as exc:
             return HttpResult(None, elapsed_ms=(time.perf_counter() - started) * 1000,
                               error=INVALID_URL, detail=str(exc))

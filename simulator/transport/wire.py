@@ -75,7 +75,30 @@ def _parse_origin(text: str) -> Origin:
                   shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}", authorization)
 
 
-def to_wire(request: OutboundRequest, origins: dict[str, Origin]) -> Wire:
+def to_wire(request: OutboundRequest, origins: dict[str, Origin],
+            heads: dict[tuple, tuple] | None = None) -> Wire:
+    """``heads``: the caller's cache of request heads by (method, url, headers); a campaign
+    sends the same head to every user, only the body (and its length) differs."""
+    key = (request.method, request.url, request.headers)
+    try:
+        known = heads.get(key) if heads is not None else None
+    except TypeError:  # headers given as lists: not cached
+        known, heads = None, None
+    if known is None:
+        known = _head(request, origins)
+        if heads is not None:
+            if len(heads) >= MAX_CACHED_ORIGINS:
+                heads.clear()
+            heads[key] = known
+    origin, head, has_length, close = known
+    body = request.body
+    if has_length or body is not None:
+        head += b"Content-Length: %d\r\n" % len(body or b"")
+    return Wire(origin, head + b"\r\n", body or b"", request.method, close)
+
+
+def _head(request: OutboundRequest, origins: dict[str, Origin]) -> tuple:
+    """(origin, head bytes up to the framing headers, Content-Length always, close)."""
     url, method = request.url, request.method
     if _UNSAFE_IN_URL.search(url):
         raise Unsendable(f"URL contains whitespace or control characters: {url[:200]!r}")
@@ -116,13 +139,9 @@ def to_wire(request: OutboundRequest, origins: dict[str, Origin]) -> Wire:
         lines.insert(1, f"Host: {origin.host_header}\r\n")
     if origin.authorization and not has_auth:
         lines.append(f"Authorization: {origin.authorization}\r\n")
-    body = request.body
-    if body is not None or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(body or b'')}\r\n")
-    lines.append("\r\n")
     text = "".join(lines)
     try:
         head = text.encode("latin-1")  # what servers decode header values as
     except UnicodeEncodeError:
         head = text.encode("utf-8")
-    return Wire(origin.key, head, body or b"", method, close)
+    return origin.key, head, method in ("POST", "PUT", "PATCH"), close
