@@ -156,19 +156,10 @@ def triggered_send(ctx: Context, job: dict) -> dict:
         user = users.find_by(db, "customer_id", payload["customer_id"])
     if campaign is None or campaign["status"] != rules.ACTIVE:
         return {"dropped": campaign["status"] if campaign else "missing"}
-    if payload["version"] != campaign["version"]:
-        # spec §5.3: editing a delayed campaign retires the old version's waiting users
-        return {"dropped": "campaign edited"}
-    trigger = campaign["body"]["trigger_condition"]
+    dropped = _why_dropped(ctx, campaign, job, user)
+    if dropped:
+        return {"dropped": dropped}
     event = payload["event"]
-    if trigger.get("secondary_included_filters") and user is not None:
-        names = [f.get("action_name") for f in trigger["secondary_included_filters"]["filters"]]
-        with ctx.store.read() as db:
-            later = event_table.between(db, user[0], names, event["ts"], job["due_at"])
-        if not triggers.not_executed_ok(trigger, later, event["ts"], job["due_at"]):
-            return {"dropped": "the follow-up event happened"}
-    if user is None:
-        return {"dropped": "user missing"}
     now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
     # the campaign control group is re-drawn per trigger (a DND-queued send keeps its draw)
     keeper = gates.Gatekeeper(ctx, campaign, draw=payload.get("draw", job["id"]))
@@ -216,28 +207,17 @@ def triggered_sends(ctx: Context, group: list[dict]) -> list[dict]:
 def _send_wave(ctx: Context, campaign: dict, keeper: gates.Gatekeeper, wave: list[dict],
                summaries: dict[int, dict]) -> None:
     """One batch of ``triggered_sends``: each customer once."""
-    trigger = campaign["body"]["trigger_condition"]
-    names = [f.get("action_name") for f in
-             (trigger.get("secondary_included_filters") or {}).get("filters", ())]
     with ctx.store.read() as db:
         found = users.find(db, {job["payload"]["customer_id"] for job in wave})
     entries, draws, job_of = [], [], {}
     for job in wave:
         payload = job["payload"]
-        event, user = payload["event"], found.get(payload["customer_id"])
-        if payload["version"] != campaign["version"]:
-            summaries[job["id"]] = {"dropped": "campaign edited"}
+        user = found.get(payload["customer_id"])
+        dropped = _why_dropped(ctx, campaign, job, user)
+        if dropped:
+            summaries[job["id"]] = {"dropped": dropped}
             continue
-        if names and user is not None:
-            with ctx.store.read() as db:
-                later = event_table.between(db, user[0], names, event["ts"], job["due_at"])
-            if not triggers.not_executed_ok(trigger, later, event["ts"], job["due_at"]):
-                summaries[job["id"]] = {"dropped": "the follow-up event happened"}
-                continue
-        if user is None:
-            summaries[job["id"]] = {"dropped": "user missing"}
-            continue
-        entries.append((user[0], payload["customer_id"], user[1], event["attributes"]))
+        entries.append((user[0], payload["customer_id"], user[1], payload["event"]["attributes"]))
         draws.append(payload.get("draw", job["id"]))
         job_of[user[0]] = job["id"]
     if not entries:
@@ -257,6 +237,26 @@ def _send_wave(ctx: Context, campaign: dict, keeper: gates.Gatekeeper, wave: lis
         summary = {"customer_id": row[2], "outcome": row[3]}
         summaries[job_of[row[1]]] = {**summary, "reason": row[4]} if row[3] == "removed" \
             else summary
+
+
+def _why_dropped(ctx: Context, campaign: dict, job: dict, user: tuple | None) -> str | None:
+    """Why a due trigger of an active campaign is not sent at all, or None. ``user``: its row
+    id first, or None when the user is missing."""
+    payload = job["payload"]
+    if payload["version"] != campaign["version"]:
+        # spec §5.3: editing a delayed campaign retires the old version's waiting users
+        return "campaign edited"
+    trigger = campaign["body"]["trigger_condition"]
+    if trigger.get("secondary_included_filters") and user is not None:
+        names = [f.get("action_name") for f in trigger["secondary_included_filters"]["filters"]]
+        event = payload["event"]
+        with ctx.store.read() as db:
+            later = event_table.between(db, user[0], names, event["ts"], job["due_at"])
+        if not triggers.not_executed_ok(trigger, later, event["ts"], job["due_at"]):
+            return "the follow-up event happened"
+    if user is None:
+        return "user missing"
+    return None
 
 
 def _held_back(ctx: Context, keeper: gates.Gatekeeper, job: dict, entry: tuple, now,
