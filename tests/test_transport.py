@@ -498,3 +498,9 @@ def test_pipelining_is_off_by_default_and_refuses_a_depth_below_one():
     assert Transport().pipeline == 1
     with pytest.raises(ValueError):
         Transport(pipeline=0)
+
+
+def test_repeated_heads_are_cached_but_each_result_has_its_own_headers(sink, transport):
+    first, second = (transport.send(get(f"{sink.url}/_sim/sink/heads")) for _ in range(2))
+    first.headers["x-changed"] = "by the caller"
+    assert "x-changed" not in second.headers and second.status == 200
