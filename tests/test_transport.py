@@ -112,20 +112,10 @@ class Scripted:
             with sock:
                 buffer = b""
                 while self.script:
-                    while b"\r\n\r\n" not in buffer:
-                        data = sock.recv(65536)
-                        if not data:
-                            break
-                        buffer += data
-                    if b"\r\n\r\n" not in buffer:
+                    request, buffer = read_request(sock, buffer)
+                    if request is None:
                         break
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                                   if line.lower().startswith(b"content-length:")), 0)
-                    while len(buffer) < length:
-                        buffer += sock.recv(65536)
-                    self.requests.append(head + b"\r\n\r\n" + buffer[:length])
-                    buffer = buffer[length:]
+                    self.requests.append(request[0] + b"\r\n\r\n" + request[1])
                     reply = self.script.pop(0)
                     if reply is None:
                         break
@@ -133,6 +123,22 @@ class Scripted:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def read_request(sock: socket.socket, buffer: bytes) -> tuple[tuple[bytes, bytes] | None, bytes]:
+    """The next ``(head, body)`` off a raw server socket (None when it closed), and the bytes
+    after it (pipelined requests)."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        if not data:
+            return None, buffer
+        buffer += data
+    head, _, buffer = buffer.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(buffer) < length:
+        buffer += sock.recv(65536)
+    return (head, buffer[:length]), buffer[length:]
 
 
 @pytest.fixture
@@ -433,19 +439,10 @@ class KeepAliveLimit:
             with sock:
                 buffer, served = b"", 0
                 while served < self.per_connection:
-                    while b"\r\n\r\n" not in buffer:
-                        data = sock.recv(65536)
-                        if not data:
-                            break
-                        buffer += data
-                    if b"\r\n\r\n" not in buffer:
+                    request, buffer = read_request(sock, buffer)
+                    if request is None:
                         break
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length:"))
-                    while len(buffer) < length:
-                        buffer += sock.recv(65536)
-                    body, buffer = buffer[:length], buffer[length:]
+                    body, length = request[1], len(request[1])
                     served += 1
                     self.answered.append(body)
                     last = served == self.per_connection and self.announce
