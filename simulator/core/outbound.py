@@ -78,9 +78,6 @@ def set_header(headers: Headers, name: str, value: str) -> Headers:
     return [(k, v) for k, v in headers if k.lower() != wanted] + [(name, value)]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 @functools.lru_cache(maxsize=256)
 def basic_auth(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -97,6 +94,9 @@ def _renderer_for(renderer: Renderer, context: dict,
             return renderer.render(value, context)
         return "" if value is None else str(value)
     return render
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def connection_texts(request: Mapping[str, Any], auth: Mapping[str, Any] | None,

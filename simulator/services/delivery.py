@@ -133,15 +133,15 @@ def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
         headers.append([name, _mask(value, secrets)])
     body = request.body.decode("utf-8", "replace") if request.body else None
     return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
-                       "headers": headers,
-                       "body": _mask(body[:BODY_EXCERPT], secrets) if body else None})
+                           "headers": headers,
+                           "body": _mask(body[:BODY_EXCERPT], secrets) if body else None})
 
 
 def _response_record(result: HttpResult, secrets: tuple[str, ...]) -> str:
     return jsontext.dumps({"status": result.status, "headers": result.headers,
-                       "body": _mask(result.body[:BODY_EXCERPT].decode("utf-8", "replace"),
-                                     secrets),
-                       "error": result.error, "detail": result.detail})
+                           "body": _mask(result.body[:BODY_EXCERPT].decode("utf-8", "replace"),
+                                         secrets),
+                           "error": result.error, "detail": result.detail})
 
 
 def _reason(result: HttpResult) -> str:

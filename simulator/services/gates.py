@@ -214,8 +214,8 @@ class Gatekeeper:
     def per_user_checks(self) -> bool:
         """Whether a trigger's send depends on the sends before it beyond the per-user gates:
         an audience limit (counted and paused at) or DND (held and queued)."""
-        return bool(self.audience_limit()) or bool(self.dnd.get("enabled")) and \
-            not gates.controls(self.body).get("bypass_dnd")
+        dnd = bool(self.dnd.get("enabled")) and not gates.controls(self.body).get("bypass_dnd")
+        return bool(self.audience_limit()) or dnd
 
     def dnd_release(self, attrs: dict, now: datetime) -> datetime | None:
         """Event-triggered only: the end of the user's DND window when now falls in it."""

@@ -26,7 +26,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-
 from ..core import jsontext
 from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
 from ..core.tracking import parse_customer, parse_event, parse_flat_event, read_flat_event
@@ -64,9 +63,6 @@ def _csv_value(text: str) -> Any:
         return text
 
 
-_decode = jsontext.loads  # the stdlib reads what orjson refuses (huge integers)
-
-
 def read_chunks(path: str, progress: Callable[[int], None] | None = None
                 ) -> Iterator[list[tuple[str, Any]]]:
     """Lists of ``(where, row)``: ``where`` is the line number (``[index]`` in a JSON array);
@@ -85,7 +81,7 @@ def read_chunks(path: str, progress: Callable[[int], None] | None = None
             if progress:
                 progress(len(data))
             try:
-                loaded = _decode(data)
+                loaded = jsontext.loads(data)
             except ValueError as exc:
                 raise BadRequest(f"{path}: malformed JSON: {exc}", path=path) from None
             if isinstance(loaded, dict) and isinstance(loaded.get("elements"), list):
@@ -157,7 +153,7 @@ def parse_chunk(kind: str, chunk: list, now_ms: int,
                     if row.isspace() or not row:
                         continue
                     try:
-                        row = _decode(row)
+                        row = jsontext.loads(row)
                     except ValueError as exc:
                         raise BadRequest(f"malformed JSON: {exc}") from None
                 if transform:

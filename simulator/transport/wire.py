@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 from ..core.http import OutboundRequest
 
 MAX_CACHED_ORIGINS = 1024  # parsed scheme://host:port prefixes; the cache restarts when full
+MAX_CACHED_HEADS = 1024  # request heads by (method, url, headers); restarts when full
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
@@ -87,7 +88,7 @@ def to_wire(request: OutboundRequest, origins: dict[str, Origin],
     if known is None:
         known = _head(request, origins)
         if heads is not None:
-            if len(heads) >= MAX_CACHED_ORIGINS:
+            if len(heads) >= MAX_CACHED_HEADS:
                 heads.clear()
             heads[key] = known
     origin, head, has_length, close = known
