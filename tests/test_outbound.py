@@ -9,6 +9,7 @@ import pytest
 from simulator.core.errors import FieldError
 from simulator.core.http import OutboundRequest
 from simulator.core.outbound import (
+    ConfigRequest,
     check_connector_content,
     connection_texts,
     connector_oauth,
@@ -77,8 +78,36 @@ def test_connection_only_templates_are_rendered_once_with_the_same_request():
     texts = connection_texts(request, BASIC, APP_FORM)
     assert texts == {"2": "2", '{{AppMarketplaceForm["account_id"]}}': "ABC123", "1": "1",
                      '{{AppMarketplaceForm["account_key"]}}': "123XYZ"}
-    assert from_config(Renderer(NOW), request, BASIC, APP_FORM, CAMPAIGN_FORM, USER, None,
-                       texts) == build(request, auth=BASIC)
+    assert send_build(request, BASIC) == build(request, auth=BASIC)
+
+
+def send_build(request, auth, user=USER):
+    """What a send to many users builds: ``ConfigRequest`` with the connection texts."""
+    renderer = Renderer(NOW)
+    return ConfigRequest(request, auth, connection_texts(request, auth, APP_FORM)).build(
+        renderer, renderer.context(user, None, APP_FORM, CAMPAIGN_FORM))
+
+
+@pytest.mark.parametrize("changes", [
+    {},                                                   # url and headers worked out once
+    {"body": ""},                                         # no body: no Content-Type
+    {"body_type": "RAW", "body": "hi {{UserAttribute['u_fn']}}"},
+    {"method": "GET"},
+    {"headers": {"Content-Type": "text/plain", "X-A": "{{AppMarketplaceForm['account_id']}}"}},
+    {"headers": {"X-User": "{{UserAttribute['u_fn']}}"}},            # a header per user
+    {"url": "https://p.test/{{UserAttribute['u_fn']}}", "url_params": {"a": "1"}},
+])
+@pytest.mark.parametrize("auth", [BASIC, NO_AUTH])
+def test_a_send_builds_each_user_the_request_rendered_whole(changes, auth):
+    request = config_request(**changes)
+    assert send_build(request, auth) == build(request, auth=auth)
+
+
+def test_a_line_break_in_a_fixed_header_fails_each_user_as_rendered_whole():
+    request = config_request(headers={"X-Bad": "a\r\nInjected: 1"})
+    for make in (send_build, lambda r, a: build(r, auth=a)):
+        with pytest.raises(PersonalizationFailed, match="line break"):
+            make(request, BASIC)
 
 
 def test_a_failing_connection_template_leaves_every_user_to_fail_on_their_own():

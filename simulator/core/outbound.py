@@ -127,12 +127,16 @@ def _with_content_type(headers: Headers, content_type: str | None) -> Headers:
     return headers
 
 
-def _finish(method: str, url: str, headers: Headers, body: bytes | None) -> OutboundRequest:
+def _checked(headers: Headers) -> Headers:
     for name, value in headers:
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             raise PersonalizationFailed(UNKNOWN_FAILED,
                                         f"header {name!r} contains a line break after rendering")
-    return OutboundRequest(method, url, tuple(headers), body)
+    return headers
+
+
+def _finish(method: str, url: str, headers: Headers, body: bytes | None) -> OutboundRequest:
+    return OutboundRequest(method, url, tuple(_checked(headers)), body)
 
 
 def _json_checked(text: str, where: str) -> None:
@@ -162,28 +166,92 @@ def _form_pairs(text: str) -> list[tuple[str, str]] | None:
 def from_config(renderer: Renderer, request: Mapping[str, Any], auth: Mapping[str, Any] | None,
                 app_form: Mapping[str, Any], campaign_form: Mapping[str, Any],
                 user_attrs: Mapping[str, Any] | None,
-                event: Mapping[str, Any] | None,
-                texts: Mapping[str, str] | None = None) -> OutboundRequest:
+                event: Mapping[str, Any] | None) -> OutboundRequest:
     """Pass 2 (spec §2.4 [I]): ``campaign_form`` holds the pass-1 values; ``app_form`` the
-    connection values (``templating.app_form_values`` adds the OAuth variables). ``texts``:
-    ``connection_texts`` of this config and connection, when the caller sends to many users."""
-    render = _renderer_for(renderer, renderer.context(user_attrs, event, app_form, campaign_form),
-                           texts)
-    method = str(request.get("method", "GET")).upper()
-    url = with_query(render(request.get("url", "")),
-                     [(str(k), render(v)) for k, v in (request.get("url_params") or {}).items()])
-    headers = [(str(k), render(v)) for k, v in (request.get("headers") or {}).items()]
-    body, content_type = None, None
-    if method != "GET":
-        body, content_type = _config_body(str(request.get("body_type") or "JSON").upper(),
-                                          render(request.get("body") or ""))
-    headers = _with_content_type(headers, content_type)
-    if auth and auth.get("auth_type") == "basic_auth":
-        info = auth.get("auth_info") or {}
-        headers = set_header(headers, "Authorization",
-                             basic_auth(render(info.get("username", "")),
-                                        render(info.get("password", ""))))
-    return _finish(method, url, headers, body)
+    connection values (``templating.app_form_values`` adds the OAuth variables)."""
+    return ConfigRequest(request, auth, {}).build(
+        renderer, renderer.context(user_attrs, event, app_form, campaign_form))
+
+
+class ConfigRequest:
+    """A config's request and auth for one send to many users. ``texts``: its
+    ``connection_texts``. The url and headers, when they render the same for every user, are
+    worked out once; ``build`` renders the rest, with the result and the failures of
+    rendering everything for each user."""
+
+    __slots__ = ("auth", "body_type", "method", "request", "texts", "_headers", "_url")
+
+    def __init__(self, request: Mapping[str, Any], auth: Mapping[str, Any] | None,
+                 texts: Mapping[str, str]):
+        self.request, self.auth, self.texts = request, auth, texts
+        self.method = str(request.get("method", "GET")).upper()
+        self.body_type = str(request.get("body_type") or "JSON").upper()
+        self._url: str | None = None
+        # (without, with) the body's content type; None: a header renders per user
+        self._headers: tuple[tuple, tuple] | None = None
+        fixed = self._fixed
+        params = (request.get("url_params") or {}).values()
+        if fixed(request.get("url", "")) and all(fixed(v) for v in params):
+            self._url = self._render_url(_renderer_for(Renderer(_EPOCH), {}, texts))
+        info = (auth or {}).get("auth_info") or {}
+        if all(fixed(v) for v in (request.get("headers") or {}).values()) and (
+                not self._basic_auth or fixed(info.get("username", "")) and
+                fixed(info.get("password", ""))):
+            render = _renderer_for(Renderer(_EPOCH), {}, texts)
+            try:
+                self._headers = tuple(tuple(_checked(self._render_headers(render, kind)))
+                                      for kind in (None, _CONTENT_TYPES.get(self.body_type)))
+            except PersonalizationFailed:  # a line break: each user fails on their own
+                self._headers = None
+
+    def _fixed(self, value: Any) -> bool:
+        return not isinstance(value, str) or value in self.texts
+
+    @property
+    def _basic_auth(self) -> bool:
+        return bool(self.auth) and self.auth.get("auth_type") == "basic_auth"
+
+    def _render_url(self, render: Callable[[Any], str]) -> str:
+        request = self.request
+        return with_query(render(request.get("url", "")),
+                          [(str(k), render(v)) for k, v in (request.get("url_params") or {})
+                           .items()])
+
+    def _render_headers(self, render: Callable[[Any], str], content_type: str | None) -> Headers:
+        headers = _with_content_type(
+            [(str(k), render(v)) for k, v in (self.request.get("headers") or {}).items()],
+            content_type)
+        if self._basic_auth:
+            info = self.auth.get("auth_info") or {}
+            headers = set_header(headers, "Authorization",
+                                 basic_auth(render(info.get("username", "")),
+                                            render(info.get("password", ""))))
+        return headers
+
+    def build(self, renderer: Renderer, context: dict) -> OutboundRequest:
+        """One user's request; ``context`` is their pass-2 context (``Renderer.context``)."""
+        render = _renderer_for(renderer, context, self.texts)
+        url = self._url if self._url is not None else self._render_url(render)
+        if self._headers is None:  # rendered in the order of a whole render: headers first
+            headers = [(str(k), render(v))
+                       for k, v in (self.request.get("headers") or {}).items()]
+        body, content_type = None, None
+        if self.method != "GET":
+            body, content_type = _config_body(self.body_type, render(self.request.get("body")
+                                                                     or ""))
+        if self._headers is not None:
+            return OutboundRequest(self.method, url, self._headers[content_type is not None],
+                                   body)
+        headers = _with_content_type(headers, content_type)
+        if self._basic_auth:
+            info = self.auth.get("auth_info") or {}
+            headers = set_header(headers, "Authorization",
+                                 basic_auth(render(info.get("username", "")),
+                                            render(info.get("password", ""))))
+        return _finish(self.method, url, headers, body)
+
+
+_CONTENT_TYPES = {"JSON": JSON_TYPE, "FORM": FORM_TYPE}
 
 
 def _config_body(body_type: str, text: str) -> tuple[bytes | None, str | None]:

@@ -145,6 +145,18 @@ class _Namespace:
         return value
 
 
+def form_namespace(values: Mapping[str, Any] | None) -> _Namespace:
+    """``AppMarketplaceForm`` over ``values`` (read-only, so one serves a whole send)."""
+    return _Namespace(APP_FORM, values, _MissingFormValue)
+
+
+# read-only, so shared by every context
+_NO_EVENT = _Namespace(EVENT_ATTRIBUTE, None, _MissingEventAttribute,
+                       absent="event attributes exist only in event-triggered campaigns")
+_NO_APP_FORM = form_namespace(None)
+_NO_CAMPAIGN_FORM = _Namespace(CAMPAIGN_FORM, None, _MissingFormValue)
+
+
 # --- environment, parsing, references --------------------------------------------------------
 
 def environment() -> SandboxedEnvironment:
@@ -202,8 +214,17 @@ class _Lookups(tuple):
     __slots__ = ()
 
     def render(self, context: dict) -> str:
-        return "".join(part if type(part) is str else str(context[part[0]][part[1]])
-                       for part in self)
+        out = []
+        for part in self:
+            if type(part) is str:
+                out.append(part)
+                continue
+            namespace = context[part[0]]
+            value = namespace._values.get(part[1])  # a set value; else what [...] answers
+            if value is None:
+                value = namespace[part[1]]
+            out.append(value if type(value) is str else str(value))
+        return "".join(out)
 
 
 def _lookups(tree: nodes.Template) -> _Lookups | None:
@@ -277,17 +298,29 @@ class Renderer:
                 campaign_form: Mapping[str, Any] | None = None) -> dict:
         """The names a template sees. ``user_attrs`` is keyed by storage key (``u_fn``);
         ``event`` is the trigger event's attributes (None: not an event-triggered send)."""
+        return self.with_forms(self.user_context(user_attrs, event), form_namespace(app_form),
+                               campaign_form)
+
+    def user_context(self, user_attrs: Mapping[str, Any] | None,
+                     event: Mapping[str, Any] | None) -> dict:
+        """``context`` with empty forms: what pass 1 (the campaign field values) sees."""
         return {
             NOW_SLOT: self.now,
             USER_ATTRIBUTE: _Namespace(USER_ATTRIBUTE, user_attrs, _MissingUserAttribute,
                                        storage_key),
-            EVENT_ATTRIBUTE: _Namespace(
-                EVENT_ATTRIBUTE, event, _MissingEventAttribute,
-                absent=None if event is not None else
-                "event attributes exist only in event-triggered campaigns"),
-            APP_FORM: _Namespace(APP_FORM, app_form, _MissingFormValue),
-            CAMPAIGN_FORM: _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue),
+            EVENT_ATTRIBUTE: _NO_EVENT if event is None else
+            _Namespace(EVENT_ATTRIBUTE, event, _MissingEventAttribute),
+            APP_FORM: _NO_APP_FORM,
+            CAMPAIGN_FORM: _NO_CAMPAIGN_FORM,
         }
+
+    @staticmethod
+    def with_forms(context: dict, app_form: _Namespace,
+                   campaign_form: Mapping[str, Any] | None) -> dict:
+        """A ``user_context`` with the forms filled in (pass 2). ``app_form``: a
+        ``form_namespace``, which a send builds once for all its users."""
+        return {**context, APP_FORM: app_form,
+                CAMPAIGN_FORM: _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue)}
 
     def render(self, source: str, context: dict) -> str:
         """The rendered text; raises ``NotSend`` or ``PersonalizationFailed``."""
@@ -321,10 +354,13 @@ def app_form_values(connection_values: Mapping[str, Any],
 
 def render_campaign_values(renderer: Renderer, values: Mapping[str, Any],
                            user_attrs: Mapping[str, Any] | None,
-                           event: Mapping[str, Any] | None) -> dict:
+                           event: Mapping[str, Any] | None, *, context: dict | None = None
+                           ) -> dict:
     """Pass 1 (spec §2.4 [I]): the marketer's campaign field values for one user. Strings and
-    ``key_value`` row keys and values are rendered; other values pass through."""
-    context = renderer.context(user_attrs, event)
+    ``key_value`` row keys and values are rendered; other values pass through. ``context``:
+    the user's ``Renderer.user_context``, when the caller has it."""
+    if context is None:
+        context = renderer.user_context(user_attrs, event)
     rendered: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, str):
@@ -341,7 +377,7 @@ def render_campaign_values(renderer: Renderer, values: Mapping[str, Any],
 
 __all__ = ["NotSend", "PersonalizationFailed", "Reference", "Renderer", "TemplateSyntaxError",
            "environment", "parse", "references", "is_template", "compile_problem",
-           "render_campaign_values", "app_form_values",
+           "render_campaign_values", "app_form_values", "form_namespace",
            "APP_FORM", "CAMPAIGN_FORM", "USER_ATTRIBUTE", "EVENT_ATTRIBUTE",
            "OAUTH_SPECIAL_KEYS", "NOT_SEND_MARKER",
            "USER_ATTRIBUTE_FAILED", "EVENT_ATTRIBUTE_FAILED", "CAMPAIGN_ATTRIBUTE_FAILED",

@@ -20,13 +20,12 @@ from ..core import gates as gates_rules
 from ..core import oauth_configs as oauth_rules
 from ..core.http import HttpResult, OutboundRequest
 from ..core.timestamps import to_ms
-from ..core.tracking import TrackedEvent
 from ..store import campaigns as campaign_table
-from ..store import connections, connectors, deliveries, jobs, users
+from ..store import attribute_types, connections, connectors, deliveries, events, jobs, users
+from ..store.database import ForeignKeys
 from ..transport import Transport
 from . import gates, oauth, oauth_configs, segments
 from .context import Context
-from .ingest import IngestSession
 
 log = logging.getLogger("moesim.delivery")
 
@@ -51,7 +50,9 @@ class Plan:
     content: dict | None = None
     secrets: tuple[str, ...] = ()
     standard: dict | None = None
-    texts: dict | None = None  # outbound.connection_texts: rendered once per send
+    config_request: outbound.ConfigRequest | None = None  # its user-independent part, once
+    app_namespace: Any = None  # AppMarketplaceForm, built once for every user
+    standard_json: str = "{}"  # ``standard`` as JSON text
     # Connector campaigns with authorization settings (spec §6.6)
     oauth: outbound.ConnectorOAuth | None = None
     token: str | None = None
@@ -84,7 +85,10 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
             module["response"]
         specials = {"MOE_ACCESS_TOKEN_DEFAULT": token} if token else None
         plan.app_form = templating.app_form_values(connection["values"], specials)
-        plan.texts = outbound.connection_texts(plan.request, plan.auth, plan.app_form)
+        plan.config_request = outbound.ConfigRequest(
+            plan.request, plan.auth,
+            outbound.connection_texts(plan.request, plan.auth, plan.app_form))
+        plan.app_namespace = templating.form_namespace(plan.app_form)
         plan.campaign_values = content["connected_app"].get("inputs", {})
         secret_keys = form_values.secret_keys(config["input_variables"])
         plan.secrets = tuple(str(v) for k, v in connection["values"].items()
@@ -96,18 +100,21 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
         plan.oauth = outbound.connector_oauth(content["connector"])
         standard["Campaign Channel"] = "Connector"
     plan.standard = standard
+    plan.standard_json = jsontext.dumps(standard)
     return plan
 
 
 def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
            event: dict | None) -> tuple[OutboundRequest, dict | None]:
-    """The user's request, and (Connected Apps) the pass-1 campaign field values, which the
-    response actions render with again. ``event``: the triggering event's attributes
-    (event-triggered sends only)."""
+    """The user's request, and (Connected Apps) the pass-2 context, with the pass-1 campaign
+    field values, which the response actions render with again. ``event``: the triggering
+    event's attributes (event-triggered sends only)."""
     if plan.channel == rules.CONNECTED_APP:
-        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event)
-        return outbound.from_config(renderer, plan.request, plan.auth, plan.app_form, form,
-                                    attrs, event, plan.texts), form
+        context = renderer.user_context(attrs, event)
+        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event,
+                                                 context=context)
+        context = renderer.with_forms(context, plan.app_namespace, form)
+        return plan.config_request.build(renderer, context), context
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
     return outbound.from_connector_content(renderer, plan.content, attrs, event,
@@ -124,13 +131,25 @@ def _mask(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
-    headers = []
-    for name, value in request.headers:
+def _masked_headers(headers: tuple, secrets: tuple[str, ...]) -> list:
+    masked = []
+    for name, value in headers:
         if name.lower() == "authorization":
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {MASK}".strip()
-        headers.append([name, _mask(value, secrets)])
+        masked.append([name, _mask(value, secrets)])
+    return masked
+
+
+def _request_record(request: OutboundRequest, secrets: tuple[str, ...],
+                    masked: dict | None = None) -> str:
+    """``masked``: the masked headers by request headers, shared by a batch's users."""
+    if masked is None:
+        headers = _masked_headers(request.headers, secrets)
+    else:
+        headers = masked.get(request.headers)
+        if headers is None:
+            headers = masked[request.headers] = _masked_headers(request.headers, secrets)
     body = request.body.decode("utf-8", "replace") if request.body else None
     return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
                            "headers": headers,
@@ -191,11 +210,17 @@ def transport_for(ctx: Context) -> Transport:
 
 
 def record(ctx: Context, rows: list, created: tuple, now_ms: int) -> None:
-    """One transaction: the batch's delivery rows and the events its responses created."""
-    with ctx.store.write() as db:
+    """One transaction: the batch's delivery rows and the events its responses (or the gates)
+    created: ``(event rows, catalogue)``, rows in ``TrackedEvent.row()`` form with the user's
+    row id in place of the customer id. The send read those users, and users are never
+    deleted, so foreign keys are not checked again row by row (``ForeignKeys.TRUSTED``)."""
+    with ctx.store.write(ForeignKeys.TRUSTED) as db:
         deliveries.insert(db, rows)
         event_rows, catalogue = created
-        IngestSession(db, now_ms).add_event_columns(tuple(zip(*event_rows)), catalogue)
+        if catalogue:
+            attribute_types.register(db, [(*k, t) for k, t in catalogue.items()])
+        if event_rows:
+            events.insert(db, event_rows, now_ms)
 
 
 def _user_due(campaign: dict, now) -> Callable[[dict], int | None] | None:
@@ -340,12 +365,14 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                          now_ms))
     event_rows: list = []
     catalogue: dict = {}
+    catalogued: set[str] = set()  # event names whose standard attributes are catalogued
     results = list(transport.send_all(built[0] for *_, built in ready))
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, results)
     # identical responses (the usual case) are matched and recorded once per batch
     seen: dict[tuple, tuple[list[int] | None, str]] = {}
-    for (row_id, cid, attrs, event, (request, form)), result in zip(ready, results):
+    masked: dict[tuple, list] = {}
+    for (row_id, cid, attrs, event, (request, context)), result in zip(ready, results):
         key = (result.status, result.body, result.error, result.detail,
                tuple(result.headers.items()))
         known = seen.get(key)
@@ -353,23 +380,40 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
             matched = None if plan.channel != rules.CONNECTED_APP else evaluation.matching(
                 plan.responses, result, now=now)
             known = seen[key] = (matched, _response_record(result, plan.secrets))
-        outcome, render_failed = _judge(plan, renderer, attrs, event, form, result, now,
-                                        known[0])
+        outcome, render_failed = _judge(plan, renderer, context, result, now, known[0])
         sent = outcome.sent and not outcome.failed
         reason = None if sent else (render_failed or _reason(result))
         rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
-                     result.status, _request_record(request, plan.secrets), known[1],
+                     result.status, _request_record(request, plan.secrets, masked), known[1],
                      round(result.elapsed_ms, 2), now_ms))
         for made in outcome.events:
-            attributes = {**made.attributes, **plan.standard}
-            event_rows.append(TrackedEvent(cid, made.name, now_ms, attributes, {}).row())
-            for key, value in attributes.items():
-                slot = ("event", made.name, key)
-                if slot not in catalogue:  # the first typed value of a key decides its type
-                    kind = attributes_.typed(value)[1]
-                    if kind:
-                        catalogue[slot] = kind
+            event_rows.append((row_id, made.name, now_ms,
+                               _event_attributes(plan, made.attributes), None, None, None, None))
+            if made.name not in catalogued:
+                catalogued.add(made.name)
+                _catalogue(catalogue, made.name, plan.standard)
+            _catalogue(catalogue, made.name, made.attributes, plan.standard)
     return rows, (event_rows, catalogue)
+
+
+def _event_attributes(plan: Plan, attributes: dict) -> str:
+    """JSON text of a response-created event's attributes followed by the standard campaign
+    attributes (which win), as ``{**attributes, **plan.standard}`` would print."""
+    if not attributes:
+        return plan.standard_json
+    if attributes.keys() & plan.standard.keys():
+        return jsontext.dumps({**attributes, **plan.standard})
+    return f"{jsontext.dumps(attributes)[:-1]},{plan.standard_json[1:]}"
+
+
+def _catalogue(catalogue: dict, name: str, attributes: dict, overridden=()) -> None:
+    """The types of an event's attributes, but for ``overridden`` keys."""
+    for key, value in attributes.items():
+        slot = ("event", name, key)
+        if slot not in catalogue and key not in overridden:  # the first typed value decides
+            kind = attributes_.typed(value)[1]
+            if kind:
+                catalogue[slot] = kind
 
 
 def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results: list
@@ -387,16 +431,13 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
     return ready, results
 
 
-def _judge(plan: Plan, renderer, attrs: dict, event: dict | None, form: dict | None,
-           result: HttpResult, now, matched: list[int] | None
-           ) -> tuple[evaluation.Outcome, str | None]:
+def _judge(plan: Plan, renderer, context: dict | None, result: HttpResult, now,
+           matched: list[int] | None) -> tuple[evaluation.Outcome, str | None]:
+    """``context``: the user's pass-2 context (Connected Apps)."""
     if plan.channel != rules.CONNECTED_APP:
         return evaluation.connector_outcome(result), None
-    context: dict[str, Any] = {}
 
     def render(source: str) -> str:
-        if not context:
-            context.update(renderer.context(attrs, event, plan.app_form, form))
         return renderer.render(source, context)
 
     try:

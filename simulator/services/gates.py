@@ -111,7 +111,7 @@ class Gatekeeper:
             for entry in members:
                 removed[entry[0]] = gates.GLOBAL_CONTROL_GROUP
                 if entry[0] not in told:  # raised once, when the membership first counts
-                    events.append(self._event(entry[1], now_ms, "Global"))
+                    events.append(self._event(entry, now_ms, "Global"))
         if self.limit is not None:
             since = to_ms(gates.limit_window_start(now, self.limit))
             with self.ctx.store.read() as db:
@@ -128,7 +128,7 @@ class Gatekeeper:
             if entry[0] not in removed and gates.in_campaign_control_group(
                     self.body, self.seed, self.family, draw, entry[1]):
                 removed[entry[0]] = gates.CAMPAIGN_CONTROL_GROUP
-                events.append(self._event(entry[1], now_ms, "Campaign"))
+                events.append(self._event(entry, now_ms, "Campaign"))
         kept = [entry for entry in batch if entry[0] not in removed]
         rows = [self.removed_row(entry, removed[entry[0]], now_ms)
                 for entry in batch if entry[0] in removed]
@@ -138,9 +138,11 @@ class Gatekeeper:
         return (self.campaign["id"], entry[0], entry[1], "removed", reason, None, None, None,
                 None, now_ms)
 
-    def _event(self, customer_id: str, now_ms: int, kind: str) -> tuple:
+    def _event(self, entry: tuple, now_ms: int, kind: str) -> tuple:
+        """The control-group event row, for ``delivery.record``: the user's row id first."""
         attributes_ = {"Control Group type": kind, "campaign_id": self.family}
-        return TrackedEvent(customer_id, gates.CONTROL_GROUP_EVENT, now_ms, attributes_, {}).row()
+        row = TrackedEvent(entry[1], gates.CONTROL_GROUP_EVENT, now_ms, attributes_, {}).row()
+        return (entry[0], *row[1:])
 
     def _capped(self, batch: list, now: datetime) -> set[int]:
         """Users at a frequency-capping rule's limit (spec §5.5: N per D days, refreshed at
