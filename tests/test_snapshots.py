@@ -246,3 +246,34 @@ def test_serve_from_a_file_that_is_not_a_snapshot_exits_with_one_line(tmp_path):
                   "--port", "0")
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "is not a moesim snapshot" in result.output
+
+
+def test_a_snapshot_restores_into_a_database_of_another_page_size(tmp_path):
+    """Files made before moesim chose 16 KB pages keep 4 KB ones; a snapshot restores into
+    either (SQLite copies pages into a WAL database only of its own size)."""
+    import sqlite3
+
+    from simulator.store.database import Store
+    from simulator.store.snapshots import export, restore
+
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    live = Store(str(old))
+    live.migrate()
+    new = Store(str(tmp_path / "new.db"))
+    new.migrate()
+    assert (live.page_size(), new.page_size()) == (4096, 16384)
+    with new.write() as db:
+        db.execute("INSERT INTO users (customer_id, attrs, created_at, updated_at) "
+                   "VALUES ('sixteen', '{}', 0, 0)")
+    export(new, str(tmp_path / "snap.db"))
+    restore(live, str(tmp_path / "snap.db"))
+    with live.read() as db:
+        assert db.execute("SELECT customer_id FROM users").fetchall() == [("sixteen",)]
+    assert live.page_size() == 4096
+    live.close()
+    new.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..core import campaigns as rules
 from ..core import attributes as attributes_
@@ -343,36 +343,48 @@ def send_campaign(ctx: Context, job: dict) -> dict:
 def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now_ms: int
                ) -> tuple[list[tuple], tuple[list, dict]]:
     """``batch``: ``(row id, customer id, attrs)`` per user, or with a fourth item, the
-    triggering event's attributes."""
-    # (row id, customer id, attrs, event, (request, pass-1 form)) of users ready to send
+    triggering event's attributes. Requests are built as the transport asks for them, so the
+    first ones are on the wire while the rest are rendered. The rows: users who failed before
+    sending, then the others, each in batch order."""
+    # (row id, customer id, attrs, event, (request, pass-2 context)) of users sent to
     ready: list[tuple[int, str, dict, dict | None, tuple]] = []
-    rows: list[tuple] = []
+    rows: list[tuple] = []  # failed before sending
     campaign_id = plan.campaign["id"]
-    for row_id, cid, attrs, *trigger in batch:
-        event = trigger[0] if trigger else None
-        try:
-            ready.append((row_id, cid, attrs, event, _build(plan, renderer, attrs, event)))
-        except templating.NotSend as stop:
-            rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}", None,
-                         None, None, None, now_ms))
-        except TokenUnavailable:
-            rows.append((campaign_id, row_id, cid, "failed", "oauth:token_unavailable", None,
-                         None, None, None, now_ms))
-        except templating.PersonalizationFailed as problem:
-            rows.append((campaign_id, row_id, cid, "failed",
-                         f"personalization:{problem.category}", None, None,
-                         json.dumps({"detail": _mask(problem.detail, plan.secrets)}), None,
-                         now_ms))
+
+    def requests() -> Iterator[OutboundRequest]:
+        for row_id, cid, attrs, *trigger in batch:
+            event = trigger[0] if trigger else None
+            try:
+                built = _build(plan, renderer, attrs, event)
+            except templating.NotSend as stop:
+                rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}",
+                             None, None, None, None, now_ms))
+                continue
+            except TokenUnavailable:
+                rows.append((campaign_id, row_id, cid, "failed", "oauth:token_unavailable",
+                             None, None, None, None, now_ms))
+                continue
+            except templating.PersonalizationFailed as problem:
+                rows.append((campaign_id, row_id, cid, "failed",
+                             f"personalization:{problem.category}", None, None,
+                             json.dumps({"detail": _mask(problem.detail, plan.secrets)}), None,
+                             now_ms))
+                continue
+            ready.append((row_id, cid, attrs, event, built))
+            yield built[0]
+
+    sent: list[tuple] = []
     event_rows: list = []
     catalogue: dict = {}
     catalogued: set[str] = set()  # event names whose standard attributes are catalogued
-    results = list(transport.send_all(built[0] for *_, built in ready))
+    results: Iterable[HttpResult] = transport.send_all(requests())
     if plan.oauth and plan.oauth.reattempt_codes:
-        ready, results = _reattempt(plan, renderer, transport, ready, results)
+        ready, results = _reattempt(plan, renderer, transport, ready, list(results))
     # identical responses (the usual case) are matched and recorded once per batch
     seen: dict[tuple, tuple[list[int] | None, str]] = {}
     masked: dict[tuple, list] = {}
-    for (row_id, cid, attrs, event, (request, context)), result in zip(ready, results):
+    for index, result in enumerate(results):  # the ith result answers ready[i]
+        row_id, cid, attrs, event, (request, context) = ready[index]
         key = (result.status, result.body, result.error, result.detail,
                tuple(result.headers.items()))
         known = seen.get(key)
@@ -381,9 +393,9 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                 plan.responses, result, now=now)
             known = seen[key] = (matched, _response_record(result, plan.secrets))
         outcome, render_failed = _judge(plan, renderer, context, result, now, known[0])
-        sent = outcome.sent and not outcome.failed
-        reason = None if sent else (render_failed or _reason(result))
-        rows.append((campaign_id, row_id, cid, "sent" if sent else "failed", reason,
+        ok = outcome.sent and not outcome.failed
+        reason = None if ok else (render_failed or _reason(result))
+        sent.append((campaign_id, row_id, cid, "sent" if ok else "failed", reason,
                      result.status, _request_record(request, plan.secrets, masked), known[1],
                      round(result.elapsed_ms, 2), now_ms))
         for made in outcome.events:
@@ -393,7 +405,7 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                 catalogued.add(made.name)
                 _catalogue(catalogue, made.name, plan.standard)
             _catalogue(catalogue, made.name, made.attributes, plan.standard)
-    return rows, (event_rows, catalogue)
+    return rows + sent, (event_rows, catalogue)
 
 
 def _event_attributes(plan: Plan, attributes: dict) -> str:

@@ -23,6 +23,10 @@ from .migrations import MIGRATIONS
 from .segments import register_functions
 
 _PRAGMAS = (
+    # A new file only (an existing one keeps its size; WAL cannot change it). A send writes
+    # whole ranges of the per-user indexes every run: 16 KB pages write the same bytes in a
+    # quarter of the WAL frames and checkpoint copies (300k sends' rows: 7.4 s -> 5.4 s).
+    "PRAGMA page_size=16384",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=5000",
@@ -143,6 +147,10 @@ class Store:
             source.close()
         for hook in self._reset_hooks:
             hook()
+
+    def page_size(self) -> int:
+        with self._write_lock:
+            return self._writer.execute("PRAGMA page_size").fetchone()[0]
 
     def analyze(self) -> None:
         with self._write_lock:

@@ -133,9 +133,11 @@ def check(path: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def staged(path: str) -> Iterator[str]:
+def staged(path: str, page_size: int) -> Iterator[str]:
     """A checked, migrated private copy of the snapshot at ``path`` (deleted afterwards): the
-    file given is never modified, and the live data is only touched once the copy is sound."""
+    file given is never modified, and the live data is only touched once the copy is sound.
+    The copy has the live database's ``page_size``: SQLite copies pages into a WAL database
+    only of its own size (a file made by a moesim of another page size is rewritten)."""
     check(path)
     handle, temp = tempfile.mkstemp(prefix="moesim-restore-", suffix=".db")
     os.close(handle)
@@ -145,6 +147,9 @@ def staged(path: str) -> Iterator[str]:
         try:
             source.backup(target)
             MIGRATIONS.apply(Database(target))
+            if target.execute("PRAGMA page_size").fetchone()[0] != page_size:
+                target.execute(f"PRAGMA page_size={int(page_size)}")
+                target.execute("VACUUM")
         finally:
             source.close()
             target.close()
@@ -158,7 +163,7 @@ def staged(path: str) -> Iterator[str]:
 
 def restore(store: Store, path: str) -> None:
     """Replace the live store's contents with the snapshot at ``path``."""
-    with staged(path) as ready:
+    with staged(path, store.page_size()) as ready:
         store.replace_with(ready)
 
 
@@ -166,9 +171,10 @@ def restore_file(db_path: str, path: str) -> None:
     """Replace a database file's contents with the snapshot (created if missing). Done through
     SQLite, not by moving files, so a WAL beside the database can never be paired with the
     wrong file."""
-    with staged(path) as ready:
-        store = Store(db_path)
-        try:
+    check(path)  # before the database file is created
+    store = Store(db_path)
+    try:
+        with staged(path, store.page_size()) as ready:
             store.replace_with(ready)
-        finally:
-            store.close()
+    finally:
+        store.close()

@@ -2,12 +2,17 @@
 
     python tests/bench/bench_scheduling.py virtual [--users 10000] [--days 30] [--sink minimal|moesim]
                                                    [--pipeline N] [--concurrency N]
+    python tests/bench/bench_scheduling.py storage [--users 10000] [--days 30]
     python tests/bench/bench_scheduling.py realtime [--events 1000]
 
 virtual: a daily periodic campaign to N users plus N users triggering a 2-hour delayed campaign,
 on a virtual clock advanced D days, twice from scratch; prints the wall time of each advance
 and whether the two delivery logs (user, campaign instance, virtual time, outcome, request
 body) are identical. Target: < 10 s for 10k + 10k users over 30 days.
+
+storage: the virtual run's SQLite writes alone (a delivery row and a response-created event
+per user and day, through ``delivery.record``, no rendering, no HTTP): the part of the virtual
+run that one writer must do whatever the rest costs.
 
 realtime: `moesim serve` (system clock) and a sink in their own processes; an event-triggered
 ASAP campaign; N events posted one by one to the Data API; prints p50/p99 of event post ->
@@ -43,6 +48,7 @@ from simulator.services import (  # noqa: E402
     clock,
     connected_apps,
     connections,
+    delivery,
     importer,
     ingest,
     scheduling,
@@ -83,7 +89,29 @@ def _body(request_id, connector_id, connection_id, **extra):
     return body
 
 
-def virtual_run(args, url: str) -> tuple[float, str, int]:
+class _Timed:
+    """Wall time spent in ``delivery.record`` (the SQLite writes of every batch) during a run."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        original = self.original = delivery.record
+
+        def record(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+        delivery.record = record
+        return self
+
+    def __exit__(self, *exc):
+        delivery.record = self.original
+
+
+def virtual_run(args, url: str) -> tuple[float, str, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ctx, _ = create_context(Settings(db=os.path.join(tmp, "v.db"), fixtures="none",
                                          clock="virtual", start_time=START,
@@ -112,7 +140,8 @@ def virtual_run(args, url: str) -> tuple[float, str, int]:
         ingest.apply(ctx, events)
         scheduling.on_events(ctx, events)
         started = time.perf_counter()
-        clock.advance(ctx, {"seconds": args.days * 86400})
+        with _Timed() as storing:
+            clock.advance(ctx, {"seconds": args.days * 86400})
         elapsed = time.perf_counter() - started
         digest = hashlib.sha256()
         count = 0
@@ -125,23 +154,80 @@ def virtual_run(args, url: str) -> tuple[float, str, int]:
                                           request.get("body")]).encode())
                 count += 1
         ctx.close()
-    return elapsed, digest.hexdigest(), count
+    return elapsed, digest.hexdigest(), count, storing.seconds
 
 
 def virtual(args) -> None:
     sink = Sink(MOESIM_SINK if args.sink == "moesim" else MINIMAL_SINK)
     url = f"http://127.0.0.1:{sink.port}/_sim/sink/bench/v1/messages"
+    runs, sink_cpu = [], []
     try:
-        runs = [virtual_run(args, url) for _ in range(2)]
+        for _ in range(2):
+            cpu = sink.cpu_seconds() or 0.0
+            runs.append(virtual_run(args, url))
+            sink_cpu.append((sink.cpu_seconds() or 0.0) - cpu)
     finally:
         sink.stop()
-    for n, (elapsed, digest, count) in enumerate(runs, 1):
+    for n, ((elapsed, digest, count, storing), cpu) in enumerate(zip(runs, sink_cpu), 1):
         print(f"run {n}: {args.users:,} users daily + {args.users:,} triggered (2 h delay), "
               f"advanced {args.days} days: {count:,} sends in {elapsed:.1f} s "
               f"({count / elapsed:,.0f} sends/s); delivery log sha256 {digest[:16]}")
+        print(f"  of which storing the batches (delivery.record, SQLite): {storing:.1f} s; "
+              f"the rest (audiences, gates, render, HTTP, evaluate): {elapsed - storing:.1f} s; "
+              f"the sink's CPU: {cpu:.1f} s")
     print(f"send_pipeline {args.pipeline}, send_concurrency {args.concurrency}; "
           f"delivery logs identical: {runs[0][1] == runs[1][1]} "
           f"(target: < 10 s for 10k + 10k users over 30 days)")
+
+
+def storage(args) -> None:
+    """The virtual run's writes alone: each day, a delivery row and a response-created event
+    per user, in batches through ``delivery.record``, with no rendering and no HTTP; the
+    rows are shaped like the run's (copied from a one-user virtual run)."""
+    sink = Sink(MINIMAL_SINK)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx, _ = create_context(Settings(db=os.path.join(tmp, "s.db"), fixtures="none",
+                                             clock="virtual", start_time=START))
+            url = f"http://127.0.0.1:{sink.port}/_sim/sink/bench/v1/messages"
+            _setup(ctx, url, args.users, tmp)
+            with ctx.store.read() as db:
+                ids = [row[0] for row in db.execute("SELECT id FROM users ORDER BY id")]
+            shape = _one_send(args, url)
+            started = time.perf_counter()
+            for day in range(args.days):
+                campaign_id, now_ms = f"{day:024x}", 1_782_896_400_000 + day * 86_400_000
+                for first in range(0, len(ids), delivery.BATCH):
+                    batch = ids[first:first + delivery.BATCH]
+                    delivery.record(ctx, [(campaign_id, i, f"user_{i}", *shape[0][3:9], now_ms)
+                                          for i in batch],
+                                    ([(i, shape[1][1], now_ms, *shape[1][3:]) for i in batch],
+                                     {}), now_ms)
+            elapsed = time.perf_counter() - started
+            ctx.close()
+    finally:
+        sink.stop()
+    print(f"storing {args.days} days x {args.users:,} users (a delivery row and an event each, "
+          f"batches of {delivery.BATCH}): {elapsed:.2f} s")
+
+
+def _one_send(args, url: str) -> tuple[tuple, tuple]:
+    """A delivery row and its event row as the virtual run stores them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx, _ = create_context(Settings(db=os.path.join(tmp, "o.db"), fixtures="none",
+                                         clock="virtual", start_time=START))
+        ids = _setup(ctx, url, 1, tmp)
+        campaigns.create(ctx, _body("one", *ids))
+        clock.advance(ctx, {"seconds": 60})
+        with ctx.store.read() as db:
+            row = db.execute("SELECT campaign_id, user_id, customer_id, outcome, reason, "
+                             "http_status, request, response, elapsed_ms, ts FROM deliveries "
+                             "WHERE outcome = 'sent'").fetchone()
+            event = db.execute("SELECT user_id, name, ts, attrs, platform, app_version, "
+                               "user_time, tz_offset FROM events "
+                               "WHERE name = 'Connected App Campaign Sent'").fetchone()
+        ctx.close()
+    return tuple(row), tuple(event)
 
 
 def realtime(args) -> None:
@@ -209,7 +295,7 @@ def realtime(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["virtual", "realtime"])
+    parser.add_argument("mode", choices=["virtual", "storage", "realtime"])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--events", type=int, default=1000)
@@ -218,7 +304,7 @@ def main() -> None:
     parser.add_argument("--pipeline", type=int, default=1,
                         help="MOESIM_SEND_PIPELINE for the virtual run (1 = off, the default)")
     args = parser.parse_args()
-    virtual(args) if args.mode == "virtual" else realtime(args)
+    {"virtual": virtual, "storage": storage, "realtime": realtime}[args.mode](args)
 
 
 if __name__ == "__main__":
