@@ -91,38 +91,68 @@ def transport():
         yield transport
 
 
-class Scripted:
-    """A raw HTTP server answering each request with the next canned response, verbatim.
-    ``None`` in the script closes the connection instead of answering; so does the script's
-    end, right after its last response."""
+class RawServer:
+    """A raw HTTP server on a thread: ``handle`` serves each accepted connection in turn (or,
+    ``threaded``, each on a thread of its own), while ``serving()``. Subclasses set their
+    state before calling ``__init__``."""
 
-    def __init__(self, script: list[bytes | None]):
-        self.script, self.requests, self.connections = list(script), [], 0
+    threaded = False
+
+    def __init__(self):
+        self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
 
+    def serving(self) -> bool:
+        return True
+
+    def handle(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
     def _serve(self) -> None:
-        while self.script:
+        while self.serving():
             try:
                 sock, _ = self.listener.accept()
             except OSError:
                 return
             self.connections += 1
-            with sock:
-                buffer = b""
-                while self.script:
-                    request, buffer = read_request(sock, buffer)
-                    if request is None:
-                        break
-                    self.requests.append(request[0] + b"\r\n\r\n" + request[1])
-                    reply = self.script.pop(0)
-                    if reply is None:
-                        break
-                    sock.sendall(reply)
+            if self.threaded:
+                threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
+            else:
+                self._handle(sock)
+
+    def _handle(self, sock: socket.socket) -> None:
+        with sock:
+            self.handle(sock)
 
     def close(self) -> None:
         self.listener.close()
+
+
+class Scripted(RawServer):
+    """A raw HTTP server answering each request with the next canned response, verbatim.
+    ``None`` in the script closes the connection instead of answering; so does the script's
+    end, right after its last response."""
+
+    def __init__(self, script: list[bytes | None]):
+        self.script, self.requests = list(script), []
+        super().__init__()
+
+    def serving(self) -> bool:
+        return bool(self.script)
+
+    def handle(self, sock: socket.socket) -> None:
+        buffer = b""
+        while self.script:
+            request, buffer = read_request(sock, buffer)
+            if request is None:
+                break
+            self.requests.append(request[0] + b"\r\n\r\n" + request[1])
+            reply = self.script.pop(0)
+            if reply is None:
+                break
+            sock.sendall(reply)
 
 
 def read_request(sock: socket.socket, buffer: bytes) -> tuple[tuple[bytes, bytes] | None, bytes]:
@@ -416,7 +446,7 @@ def test_https_to_a_plain_http_port_is_a_connection_error(sink, transport):
 
 # --- pipelining (Transport(pipeline=N), MOESIM_SEND_PIPELINE) ---------------------------------
 
-class KeepAliveLimit:
+class KeepAliveLimit(RawServer):
     """A server answering at most ``per_connection`` requests per connection, echoing each
     request's body, then closing, with or without saying ``Connection: close`` first, and
     dropping whatever further requests it had read (as nginx's ``keepalive_requests`` does)."""
@@ -424,33 +454,58 @@ class KeepAliveLimit:
     def __init__(self, per_connection: int, announce: bool):
         self.per_connection, self.announce = per_connection, announce
         self.answered: list[bytes] = []
-        self.connections = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url += "/"
 
-    def _serve(self) -> None:
+    def handle(self, sock: socket.socket) -> None:
+        buffer, served = b"", 0
+        while served < self.per_connection:
+            request, buffer = read_request(sock, buffer)
+            if request is None:
+                break
+            body, length = request[1], len(request[1])
+            served += 1
+            self.answered.append(body)
+            last = served == self.per_connection and self.announce
+            sock.sendall(b"HTTP/1.1 200 OK\r\n" + (b"Connection: close\r\n" if last
+                         else b"") + b"Content-Length: %d\r\n\r\n" % length + body)
+
+
+class OneAtATime(RawServer):
+    """Echoes each request's body; counts requests that arrived on a connection before the
+    one ahead of them was answered (pipelined)."""
+
+    threaded = True
+
+    def __init__(self):
+        self.early = 0
+        super().__init__()
+        self.url += "/"
+
+    def handle(self, sock: socket.socket) -> None:
+        buffer = b""
         while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
+            request, buffer = read_request(sock, buffer)
+            if request is None:
                 return
-            self.connections += 1
-            with sock:
-                buffer, served = b"", 0
-                while served < self.per_connection:
-                    request, buffer = read_request(sock, buffer)
-                    if request is None:
-                        break
-                    body, length = request[1], len(request[1])
-                    served += 1
-                    self.answered.append(body)
-                    last = served == self.per_connection and self.announce
-                    sock.sendall(b"HTTP/1.1 200 OK\r\n" + (b"Connection: close\r\n" if last
-                                 else b"") + b"Content-Length: %d\r\n\r\n" % length + body)
+            self.early += bool(buffer)
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(request[1])
+                         + request[1])
 
-    def close(self) -> None:
-        self.listener.close()
+
+@pytest.mark.parametrize("expected", [None, 3, 64])
+def test_without_pipelining_a_connection_carries_one_request_at_a_time(expected):
+    """Given how many requests come (``expected``), a worker takes several consecutive ones at
+    a time, but sends each only once the one before it is answered; results stay in order."""
+    server = OneAtATime()
+    try:
+        with Transport(timeout_s=5, concurrency=2) as transport:
+            results = list(transport.send_all((post(server.url, n) for n in range(64)),
+                                              expected=expected))
+        assert [json.loads(r.body)["n"] for r in results] == list(range(64))
+        assert server.early == 0
+    finally:
+        server.close()
 
 
 def post(url: str, n: int) -> OutboundRequest:

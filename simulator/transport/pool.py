@@ -23,6 +23,9 @@ MAX_ORIGINS_PER_WORKER = 64  # kept-alive connections one worker holds, oldest c
 # pipelined requests written before reading: under any socket buffer, so writing all of them
 # before reading a response cannot deadlock against a server blocked on writing its responses
 PIPELINE_BYTES = 64 * 1024
+# without pipelining, consecutive requests a worker takes at a time when the caller says how
+# many there are (one hand-off between threads per chunk instead of per request)
+SEQUENTIAL_CHUNK = 8
 
 
 class _Batch:
@@ -87,14 +90,19 @@ class Transport:
         finally:
             self._idle_pools.append(pool)
 
-    def send_all(self, requests: Iterable[OutboundRequest]) -> Iterator[HttpResult]:
-        """Results in input order, ``concurrency`` requests in flight (times ``pipeline``). The
-        input is read lazily, at most ``concurrency * WINDOW_PER_WORKER * pipeline`` ahead of
+    def send_all(self, requests: Iterable[OutboundRequest], expected: int | None = None
+                 ) -> Iterator[HttpResult]:
+        """Results in input order, ``concurrency`` requests in flight (times ``pipeline``).
+        Workers take chunks: ``pipeline`` requests, or without pipelining, when ``expected``
+        (about how many requests the input holds) is given, up to ``SEQUENTIAL_CHUNK`` sent one after
+        the other on one connection, fewer when there are too few to keep every worker busy.
+        The input is read lazily, at most ``concurrency * WINDOW_PER_WORKER * chunk`` ahead of
         the last result yielded; closing the iterator early skips the requests read but not yet
         sent. A worker hands back a chunk's results together."""
         self._check_open()
         self._start_workers()
-        size = self.pipeline
+        size = self.pipeline if self.pipeline > 1 or not expected else \
+            max(1, min(SEQUENTIAL_CHUNK, expected // self.concurrency))
         batch, jobs = _Batch(), self._jobs
         window = self.concurrency * WINDOW_PER_WORKER * size
         arrived: dict[int, list] = {}  # chunk start -> its results
@@ -166,8 +174,8 @@ class Transport:
             if batch.cancelled:
                 continue
             try:
-                if len(chunk) == 1:
-                    outcomes = [self._send(pool, chunk[0])]
+                if self.pipeline == 1 or len(chunk) == 1:
+                    outcomes = [self._send(pool, request) for request in chunk]
                 else:
                     outcomes = self._send_pipelined(pool, chunk)
             except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it

@@ -2,6 +2,7 @@
 
     python tests/bench/bench_transport.py [--requests 20000] [--concurrency 4,8,16,32]
                                           [--skip-requests] [--sink moesim|minimal]
+                                          [--pipeline N]
 
 Starts ``moesim sink`` (``python -m simulator.cli sink --port 0``) in its own process on a
 free port of 127.0.0.1, then sends ``--requests`` POSTs with ~300-byte JSON bodies (one per
@@ -116,10 +117,10 @@ def measure(label: str, sink: Sink, run) -> dict:
     return row
 
 
-def via_transport(batch: list[OutboundRequest], concurrency: int):
+def via_transport(batch: list[OutboundRequest], concurrency: int, pipeline: int = 1):
     def run():
-        with Transport(timeout_s=10, concurrency=concurrency) as transport:
-            results = list(transport.send_all(batch))
+        with Transport(timeout_s=10, concurrency=concurrency, pipeline=pipeline) as transport:
+            results = list(transport.send_all(batch, expected=len(batch)))
         return [r.elapsed_ms for r in results], sum(r.status != 200 for r in results)
     return run
 
@@ -146,6 +147,8 @@ def main() -> None:
     parser.add_argument("--skip-requests", action="store_true",
                         help="measure only the transport, not the requests loop")
     parser.add_argument("--sink", choices=["moesim", "minimal"], default="moesim")
+    parser.add_argument("--pipeline", type=int, default=1,
+                        help="requests written per connection before reading (1 = off)")
     args = parser.parse_args()
     count = max(1, min(args.requests, MAX_REQUESTS))
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -159,8 +162,9 @@ def main() -> None:
               f"127.0.0.1:{sink.port}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         with Transport(concurrency=max(levels)) as warm_up:
             list(warm_up.send_all(batch[:min(count, 1000)]))
-        rows = [measure(f"Transport.send_all c={c}", sink, via_transport(batch, c))
-                for c in levels]
+        shown = f" p={args.pipeline}" if args.pipeline > 1 else ""
+        rows = [measure(f"Transport.send_all c={c}{shown}", sink,
+                        via_transport(batch, c, args.pipeline)) for c in levels]
         best = max(rows, key=lambda row: row["rate"])
         if args.skip_requests:
             print(f"best: {best['label']} at {best['rate']:,.0f} req/s")
