@@ -413,7 +413,7 @@ def _event_attributes(plan: Plan, attributes: dict) -> str:
     attributes (which win), as ``{**attributes, **plan.standard}`` would print."""
     if not attributes:
         return plan.standard_json
-    if attributes.keys() & plan.standard.keys():
+    if not plan.standard or attributes.keys() & plan.standard.keys():
         return jsontext.dumps({**attributes, **plan.standard})
     return f"{jsontext.dumps(attributes)[:-1]},{plan.standard_json[1:]}"
 
