@@ -189,17 +189,17 @@ class ConfigRequest:
         self._url: str | None = None
         # (without, with) the body's content type; None: a header renders per user
         self._headers: tuple[tuple, tuple] | None = None
-        fixed = self._fixed
+        fixed, render = self._fixed, _renderer_for(Renderer(_EPOCH), {}, texts)
         params = (request.get("url_params") or {}).values()
         if fixed(request.get("url", "")) and all(fixed(v) for v in params):
-            self._url = self._render_url(_renderer_for(Renderer(_EPOCH), {}, texts))
+            self._url = self._render_url(render)
         info = (auth or {}).get("auth_info") or {}
         if all(fixed(v) for v in (request.get("headers") or {}).values()) and (
                 not self._basic_auth or fixed(info.get("username", "")) and
                 fixed(info.get("password", ""))):
-            render = _renderer_for(Renderer(_EPOCH), {}, texts)
+            configured = self._configured_headers(render)
             try:
-                self._headers = tuple(tuple(_checked(self._render_headers(render, kind)))
+                self._headers = tuple(tuple(_checked(self._final_headers(render, configured, kind)))
                                       for kind in (None, _CONTENT_TYPES.get(self.body_type)))
             except PersonalizationFailed:  # a line break: each user fails on their own
                 self._headers = None
@@ -217,10 +217,13 @@ class ConfigRequest:
                           [(str(k), render(v)) for k, v in (request.get("url_params") or {})
                            .items()])
 
-    def _render_headers(self, render: Callable[[Any], str], content_type: str | None) -> Headers:
-        headers = _with_content_type(
-            [(str(k), render(v)) for k, v in (self.request.get("headers") or {}).items()],
-            content_type)
+    def _configured_headers(self, render: Callable[[Any], str]) -> Headers:
+        return [(str(k), render(v)) for k, v in (self.request.get("headers") or {}).items()]
+
+    def _final_headers(self, render: Callable[[Any], str], configured: Headers,
+                       content_type: str | None) -> Headers:
+        """The configured headers, then the body's Content-Type, then basic auth."""
+        headers = _with_content_type(configured, content_type)
         if self._basic_auth:
             info = self.auth.get("auth_info") or {}
             headers = set_header(headers, "Authorization",
@@ -233,8 +236,7 @@ class ConfigRequest:
         render = _renderer_for(renderer, context, self.texts)
         url = self._url if self._url is not None else self._render_url(render)
         if self._headers is None:  # rendered in the order of a whole render: headers first
-            headers = [(str(k), render(v))
-                       for k, v in (self.request.get("headers") or {}).items()]
+            configured = self._configured_headers(render)
         body, content_type = None, None
         if self.method != "GET":
             body, content_type = _config_body(self.body_type, render(self.request.get("body")
@@ -242,13 +244,8 @@ class ConfigRequest:
         if self._headers is not None:
             return OutboundRequest(self.method, url, self._headers[content_type is not None],
                                    body)
-        headers = _with_content_type(headers, content_type)
-        if self._basic_auth:
-            info = self.auth.get("auth_info") or {}
-            headers = set_header(headers, "Authorization",
-                                 basic_auth(render(info.get("username", "")),
-                                            render(info.get("password", ""))))
-        return _finish(self.method, url, headers, body)
+        return _finish(self.method, url, self._final_headers(render, configured, content_type),
+                       body)
 
 
 _CONTENT_TYPES = {"JSON": JSON_TYPE, "FORM": FORM_TYPE}

@@ -141,15 +141,11 @@ def _masked_headers(headers: tuple, secrets: tuple[str, ...]) -> list:
     return masked
 
 
-def _request_record(request: OutboundRequest, secrets: tuple[str, ...],
-                    masked: dict | None = None) -> str:
+def _request_record(request: OutboundRequest, secrets: tuple[str, ...], masked: dict) -> str:
     """``masked``: the masked headers by request headers, shared by a batch's users."""
-    if masked is None:
-        headers = _masked_headers(request.headers, secrets)
-    else:
-        headers = masked.get(request.headers)
-        if headers is None:
-            headers = masked[request.headers] = _masked_headers(request.headers, secrets)
+    headers = masked.get(request.headers)
+    if headers is None:
+        headers = masked[request.headers] = _masked_headers(request.headers, secrets)
     body = request.body.decode("utf-8", "replace") if request.body else None
     return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
                            "headers": headers,
