@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -300,6 +301,12 @@ class SinkServer(ThreadingHTTPServer):
         # HTTPServer.server_bind resolves our own fully qualified name, a DNS query we never use
         TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address) -> None:
+        # a client that closes a kept-alive connection with responses unread resets it: that
+        # is the client's business, not a sink error worth a traceback
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, seed: int = 0,

@@ -373,7 +373,7 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     event_rows: list = []
     catalogue: dict = {}
     catalogued: set[str] = set()  # event names whose standard attributes are catalogued
-    results: Iterable[HttpResult] = transport.send_all(requests(), expected=len(batch))
+    results: Iterable[HttpResult] = transport.send_all(requests())
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, list(results))
     # identical responses (the usual case) are matched and recorded once per batch

@@ -1,13 +1,13 @@
-"""``Transport``: sends over kept-alive connections, one pool of them per worker thread, with
-retries; ``send_all`` streams a batch through the workers in input order, optionally pipelined
-(``pipeline`` requests written on a connection before their responses are read).
+"""``Transport``: sends over kept-alive connections, with retries. ``send_all`` runs on the
+calling thread: it keeps up to ``concurrency`` flights on the wire, each on a connection of its
+own, and reads their responses in input order. A flight is one request, or with pipelining up
+to ``pipeline`` consecutive requests to one origin written together.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
-import queue
 import ssl
 import threading
 import time
@@ -18,38 +18,40 @@ from .connection import BadResponse, Connection, Stale
 from .wire import Origin, Unsendable, Wire, to_wire
 
 MAX_BODY_BYTES = 64 * 1024  # of a response body: the first bytes kept, the rest read and dropped
-WINDOW_PER_WORKER = 4  # send_all: requests taken from the input ahead of the oldest unyielded one
-MAX_ORIGINS_PER_WORKER = 64  # kept-alive connections one worker holds, oldest closed first
+MAX_IDLE_ORIGINS = 64  # origins whose kept-alive connections one pool holds, oldest closed first
 # pipelined requests written before reading: under any socket buffer, so writing all of them
 # before reading a response cannot deadlock against a server blocked on writing its responses
 PIPELINE_BYTES = 64 * 1024
-# without pipelining, consecutive requests a worker takes at a time when the caller says how
-# many there are (one hand-off between threads per chunk instead of per request)
-SEQUENTIAL_CHUNK = 8
+
+Pool = dict  # origin (scheme, host, port) -> idle kept-alive Connections, most recent last
 
 
-class _Batch:
-    """One ``send_all`` call: where its workers put results, and whether it was abandoned."""
+class _Run:
+    """Requests written together on one connection, not read yet: ``run`` of ``items``
+    (``(index, wire)``, one origin), or the exception writing them raised."""
 
-    __slots__ = ("cancelled", "results")
+    __slots__ = ("connection", "deadline", "error", "items", "origin", "reused", "run",
+                 "started")
 
-    def __init__(self):
-        self.results: queue.SimpleQueue = queue.SimpleQueue()
-        self.cancelled = False
+    def __init__(self, origin, items, run, connection, reused, started, deadline, error):
+        self.origin, self.items, self.run = origin, items, run
+        self.connection, self.reused, self.error = connection, reused, error
+        self.started, self.deadline = started, deadline
 
 
 class Transport:
     """Sends ``OutboundRequest``s over kept-alive connections; see the package docstring.
 
     ``retries`` re-sends a request that got no response (other than ``INVALID_URL``) or a 5xx,
-    waiting ``retry_wait_s`` through ``sleep`` before each; the wait holds the worker.
-    ``elapsed_ms`` is the duration of the attempt whose result is returned.
+    waiting ``retry_wait_s`` through ``sleep`` before each; the wait holds the sender.
+    ``elapsed_ms`` runs from the writing of the request's flight to the reading of its
+    response.
 
-    ``pipeline`` > 1: ``send_all`` hands each worker up to that many consecutive requests and
-    writes those to one origin together on one connection (HTTP/1.1 pipelining, at most
-    ``PIPELINE_BYTES`` at a time), then reads the responses in order. Requests the server left
-    unanswered (it closed, or said ``Connection: close``) go again on a new connection; when
-    the deadline passes, every unanswered one is a ``TIMEOUT``.
+    ``pipeline`` > 1: a flight is up to that many consecutive requests, written to one origin
+    together on one connection (HTTP/1.1 pipelining, at most ``PIPELINE_BYTES`` at a time);
+    their responses are read in order. Requests the server left unanswered (it closed, or said
+    ``Connection: close``) go again on a new connection; when the deadline passes, every
+    unanswered one is a ``TIMEOUT``.
     """
 
     def __init__(self, timeout_s: float = 5.0, concurrency: int = 16, retries: int = 0,
@@ -63,11 +65,9 @@ class Transport:
         self.retries, self.retry_wait_s = retries, retry_wait_s
         self._sleep, self._cap = sleep, max_body_bytes
         self._tls = ssl_context or ssl.create_default_context()
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._pools: list[dict] = []  # every connection pool made, for close()
-        self._idle_pools: list[dict] = []  # pools lent to send() callers between calls
+        self._pools: list[Pool] = []  # every connection pool made, for close()
+        self._idle_pools: list[Pool] = []  # pools lent to callers between their calls
         self._closed = False
         self._origins: dict[str, Origin] = {}
         self._heads: dict[tuple, tuple] = {}  # request heads by (method, url, headers)
@@ -80,122 +80,64 @@ class Transport:
 
     def send(self, request: OutboundRequest) -> HttpResult:
         """Send one request (with retries) on the calling thread; safe from any thread."""
-        self._check_open()
+        pool = self._borrow()
         try:
-            pool = self._idle_pools.pop()
-        except IndexError:
-            pool = self._new_pool()
-        try:
-            return self._send(pool, request)
+            return next(self._land(pool, *self._launch(pool, [request])))
         finally:
             self._idle_pools.append(pool)
 
-    def send_all(self, requests: Iterable[OutboundRequest], expected: int | None = None
-                 ) -> Iterator[HttpResult]:
-        """Results in input order, ``concurrency`` requests in flight (times ``pipeline``).
-        Workers take chunks: ``pipeline`` requests, or without pipelining, when ``expected``
-        (about how many requests the input holds) is given, up to ``SEQUENTIAL_CHUNK`` sent one after
-        the other on one connection, fewer when there are too few to keep every worker busy.
-        The input is read lazily, at most ``concurrency * WINDOW_PER_WORKER * chunk`` ahead of
-        the last result yielded; closing the iterator early skips the requests read but not yet
-        sent. A worker hands back a chunk's results together."""
-        self._check_open()
-        self._start_workers()
-        size = self.pipeline if self.pipeline > 1 or not expected else \
-            max(1, min(SEQUENTIAL_CHUNK, expected // self.concurrency))
-        batch, jobs = _Batch(), self._jobs
-        window = self.concurrency * WINDOW_PER_WORKER * size
-        arrived: dict[int, list] = {}  # chunk start -> its results
-        starts: collections.deque[int] = collections.deque()
-        source, taken, yielded = iter(requests), 0, 0
+    def send_all(self, requests: Iterable[OutboundRequest]) -> Iterator[HttpResult]:
+        """Results in input order, sent on the calling thread (safe from any thread, each call
+        with connections of its own): up to ``concurrency`` flights on the wire at once, each
+        on its own connection, so that without pipelining a connection carries one request at
+        a time. The input is read lazily, one flight ahead of the ``concurrency``-th flight
+        not yet answered; closing the iterator early closes the connections of the flights
+        still unread (their requests were sent)."""
+        pool = self._borrow()
+        flights: collections.deque[tuple[list, list, list[_Run]]] = collections.deque()
+        source: Iterator | None = iter(requests)
         try:
             while True:
-                while source is not None and taken - yielded < window:
-                    chunk = list(itertools.islice(source, size))
-                    if len(chunk) < size:
+                while source is not None and len(flights) < self.concurrency:
+                    chunk = list(itertools.islice(source, self.pipeline))
+                    if len(chunk) < self.pipeline:
                         source = None
-                    if not chunk:
-                        break
-                    jobs.put((batch, taken, chunk))
-                    starts.append(taken)
-                    taken += len(chunk)
-                if not starts:
+                    if chunk:
+                        flights.append(self._launch(pool, chunk))
+                if not flights:
                     return
-                first = starts.popleft()
-                while first not in arrived:
-                    index, outcomes = batch.results.get()
-                    arrived[index] = outcomes
-                for outcome in arrived.pop(first):
-                    yielded += 1
-                    if isinstance(outcome, BaseException):
-                        raise outcome  # a bug in here, not a partner failing
-                    yield outcome
+                yield from self._land(pool, *flights.popleft())
         finally:
-            batch.cancelled = True
+            for _, _, runs in flights:
+                for run in runs:
+                    if run.connection is not None:
+                        run.connection.close()
+            self._idle_pools.append(pool)
 
     def close(self) -> None:
-        """Stop the workers and close every kept-alive connection."""
+        """Close every kept-alive connection; later sends raise ``RuntimeError``."""
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
-            workers, self._workers = self._workers, []
-        for _ in workers:
-            self._jobs.put(None)
-        for worker in workers:
-            worker.join(timeout=self.timeout_s * (self.retries + 1) + 1)
-        for pool in self._pools:
-            for connection in list(pool.values()):
-                connection.close()
+            pools = list(self._pools)
+        for pool in pools:
+            for connections in list(pool.values()):
+                for connection in connections:
+                    connection.close()
             pool.clear()
 
-    def _check_open(self) -> None:
+    def _borrow(self) -> Pool:
         if self._closed:
             raise RuntimeError("the transport is closed")
+        try:
+            return self._idle_pools.pop()
+        except IndexError:
+            pool: Pool = {}
+            with self._lock:
+                self._pools.append(pool)
+            return pool
 
-    def _new_pool(self) -> dict:
-        pool: dict[tuple[str, str, int], Connection] = {}
-        with self._lock:
-            self._pools.append(pool)
-        return pool
-
-    def _start_workers(self) -> None:
-        with self._lock:
-            while len(self._workers) < self.concurrency:
-                worker = threading.Thread(target=self._work, daemon=True,
-                                          name=f"moesim-transport-{len(self._workers)}")
-                self._workers.append(worker)
-                worker.start()
-
-    def _work(self) -> None:
-        pool, jobs = self._new_pool(), self._jobs
-        while (job := jobs.get()) is not None:
-            batch, first, chunk = job
-            if batch.cancelled:
-                continue
-            try:
-                if self.pipeline == 1 or len(chunk) == 1:
-                    outcomes = [self._send(pool, request) for request in chunk]
-                else:
-                    outcomes = self._send_pipelined(pool, chunk)
-            except BaseException as exc:  # noqa: BLE001 - a bug: the caller raises it
-                outcomes = [exc] * len(chunk)
-            batch.results.put((first, outcomes))
-
-    def _send(self, pool: dict, request: OutboundRequest) -> HttpResult:
-        return self._retried(pool, request, self._attempt(pool, request))
-
-    def _retried(self, pool: dict, request: OutboundRequest, result: HttpResult) -> HttpResult:
-        for _ in range(self.retries):
-            if not (result.status is None and result.error != INVALID_URL
-                    or result.status is not None and result.status >= 500):
-                break
-            self._sleep(self.retry_wait_s)
-            result = self._attempt(pool, request)
-        return result
-
-    def _send_pipelined(self, pool: dict, chunk: list[OutboundRequest]) -> list[HttpResult]:
-        """The chunk's requests, pipelined per origin; retries one by one afterwards."""
+    def _launch(self, pool: Pool, chunk: list[OutboundRequest]) -> tuple[list, list, list]:
+        """Write the chunk's first run to each of its origins: (chunk, results so far, runs)."""
         results: list = [None] * len(chunk)
         by_origin: dict[tuple[str, str, int], list[tuple[int, Wire]]] = {}
         for index, request in enumerate(chunk):
@@ -206,105 +148,103 @@ class Transport:
                                             detail=str(exc))
                 continue
             by_origin.setdefault(wire.origin, []).append((index, wire))
-        for origin, items in by_origin.items():
-            self._pipeline(pool, origin, items, results)
-        return [self._retried(pool, request, result) for request, result in zip(chunk, results)]
+        runs = [self._write(pool, origin, items) for origin, items in by_origin.items()]
+        return chunk, results, runs
 
-    def _pipeline(self, pool: dict, origin: tuple[str, str, int], items: list,
-                  results: list) -> None:
-        """Write ``items`` (``(index, wire)``) on one connection, read their responses in order;
-        what stays unanswered goes again on a new connection."""
-        while items:
-            run, size = [], 0
-            for index, wire in items:
-                size += len(wire.head) + len(wire.body)
-                if run and size > PIPELINE_BYTES:
+    def _land(self, pool: Pool, chunk: list, results: list, runs: list[_Run]
+              ) -> Iterator[HttpResult]:
+        """The flight's results in order, each after its retries (one request at a time)."""
+        self._complete(pool, results, runs)
+        for request, result in zip(chunk, results):
+            for _ in range(self.retries):
+                if not (result.status is None and result.error != INVALID_URL
+                        or result.status is not None and result.status >= 500):
                     break
-                run.append((index, wire))
-                if wire.close:
-                    break  # nothing may follow a request that closes the connection
-            started = time.perf_counter()
-            deadline = started + self.timeout_s
-            connection = pool.pop(origin, None)
-            reused, done, keep = connection is not None, 0, False
-            try:
-                if connection is None:
-                    connection = Connection(origin, self._tls, deadline)
-                connection.write(b"".join(w.head + w.body for _, w in run), deadline)
-                for index, wire in run:
-                    # a close before any byte of a response: not read, so sent again
-                    status, headers, body, keep = connection.receive(
-                        wire, deadline, self._cap, reused or done > 0, done < len(run) - 1)
-                    results[index] = HttpResult(status, headers, body,
-                                                (time.perf_counter() - started) * 1000)
-                    done += 1
-                    if not keep:
-                        break
-            except Stale:  # closed before answering the rest: they go again
-                connection.close()
-                items = items[done:]
-                continue
-            except Exception as exc:  # classified as in _attempt; anything else is a bug
-                if connection is not None:
-                    connection.close()
-                elapsed = (time.perf_counter() - started) * 1000
-                if isinstance(exc, TimeoutError):
-                    for index, _ in run[done:]:  # all of them were on the wire that long
-                        results[index] = HttpResult(None, elapsed_ms=elapsed, error=TIMEOUT,
-                                                    detail=f"no response within {self.timeout_s:g} s")
-                    items = items[len(run):]
-                    continue
-                if not isinstance(exc, (OSError, BadResponse)):
-                    raise
-                results[run[done][0]] = HttpResult(None, elapsed_ms=elapsed,
-                                                   error=CONNECTION_ERROR,
-                                                   detail=f"{type(exc).__name__}: {exc}")
-                items = items[done + 1:]
-                continue
-            items = items[done:]
-            if keep:
-                self._keep(pool, origin, connection)
-            else:
-                connection.close()
+                self._sleep(self.retry_wait_s)
+                _, again, runs = self._launch(pool, [request])
+                self._complete(pool, again, runs)
+                result = again[0]
+            yield result
 
-    def _keep(self, pool: dict, origin: tuple[str, str, int], connection: Connection) -> None:
-        pool[origin] = connection
-        if len(pool) > MAX_ORIGINS_PER_WORKER:
-            pool.pop(next(iter(pool))).close()
+    def _complete(self, pool: Pool, results: list, runs: list[_Run]) -> None:
+        """Read the runs' responses into ``results``; what a run left unanswered goes again,
+        run by run, on the same origin."""
+        for run in runs:
+            items = self._read(pool, run, results)
+            while items:
+                items = self._read(pool, self._write(pool, run.origin, items), results)
 
-    def _attempt(self, pool: dict, request: OutboundRequest) -> HttpResult:
+    def _write(self, pool: Pool, origin: tuple[str, str, int], items: list) -> _Run:
+        """Write the longest run of ``items`` that fits ``PIPELINE_BYTES`` (and ends at a
+        request that closes the connection) on a kept-alive or new connection."""
+        run, size = [], 0
+        for index, wire in items:
+            size += len(wire.head) + len(wire.body)
+            if run and size > PIPELINE_BYTES:
+                break
+            run.append((index, wire))
+            if wire.close:
+                break  # nothing may follow a request that closes the connection
         started = time.perf_counter()
-        try:
-            wire = to_wire(request, self._origins, self._heads)
-        except Unsendable as exc:
-            return HttpResult(None, elapsed_ms=(time.perf_counter() - started) * 1000,
-                              error=INVALID_URL, detail=str(exc))
         deadline = started + self.timeout_s
-        connection = pool.pop(wire.origin, None)
-        response = None
+        idle = pool.get(origin)
+        connection = idle.pop() if idle else None
+        reused, error = connection is not None, None
         try:
-            if connection is not None:
-                try:
-                    response = connection.exchange(wire, deadline, self._cap)
-                except Stale:  # closed while idle: the server never read it, so resend
-                    connection.close()
-            if response is None:
-                connection = Connection(wire.origin, self._tls, deadline)
-                response = connection.exchange(wire, deadline, self._cap)
-        except Exception as exc:  # classified below; anything else is a bug, re-raised
+            if connection is None:
+                connection = Connection(origin, self._tls, deadline)
+            connection.write(b"".join([w.head + w.body for _, w in run]) if len(run) > 1
+                             else run[0][1].head + run[0][1].body, deadline)
+        except Exception as exc:  # noqa: BLE001 - classified when the run is read
+            error = exc
+        return _Run(origin, items, run, connection, reused, started, deadline, error)
+
+    def _read(self, pool: Pool, flight: _Run, results: list) -> list:
+        """The run's responses into ``results``; returns the items still to send."""
+        connection, run, items = flight.connection, flight.run, flight.items
+        done, keep, started = 0, False, flight.started
+        try:
+            if flight.error is not None:
+                raise flight.error
+            for index, wire in run:
+                # a close before any byte of a response: not read, so sent again
+                status, headers, body, keep = connection.receive(
+                    wire, flight.deadline, self._cap, flight.reused or done > 0,
+                    done < len(run) - 1)
+                results[index] = HttpResult(status, headers, body,
+                                            (time.perf_counter() - started) * 1000)
+                done += 1
+                if not keep:
+                    break
+        except Stale:  # closed before answering the rest: they go again
+            connection.close()
+            return items[done:]
+        except Exception as exc:  # classified here; anything else is a bug, re-raised
             if connection is not None:
                 connection.close()
             elapsed = (time.perf_counter() - started) * 1000
             if isinstance(exc, TimeoutError):
-                return HttpResult(None, elapsed_ms=elapsed, error=TIMEOUT,
-                                  detail=f"no response within {self.timeout_s:g} s")
-            if isinstance(exc, (OSError, BadResponse)):  # ssl.SSLError is an OSError
-                return HttpResult(None, elapsed_ms=elapsed, error=CONNECTION_ERROR,
-                                  detail=f"{type(exc).__name__}: {exc}")
-            raise
-        status, headers, body, keep = response
+                for index, _ in run[done:]:  # all of them were on the wire that long
+                    results[index] = HttpResult(None, elapsed_ms=elapsed, error=TIMEOUT,
+                                                detail=f"no response within {self.timeout_s:g} s")
+                return items[len(run):]
+            if not isinstance(exc, (OSError, BadResponse)):  # ssl.SSLError is an OSError
+                raise
+            results[run[done][0]] = HttpResult(None, elapsed_ms=elapsed, error=CONNECTION_ERROR,
+                                               detail=f"{type(exc).__name__}: {exc}")
+            return items[done + 1:]
+        finally:
+            flight.connection = None  # read: no longer the flight's to close
         if keep:
-            self._keep(pool, wire.origin, connection)
+            self._keep(pool, flight.origin, connection)
         else:
             connection.close()
-        return HttpResult(status, headers, body, (time.perf_counter() - started) * 1000)
+        return items[done:]
+
+    def _keep(self, pool: Pool, origin: tuple[str, str, int], connection: Connection) -> None:
+        idle = pool.pop(origin, None) or []  # re-inserted: the dict's order is by last use
+        idle.append(connection)
+        pool[origin] = idle
+        if len(pool) > MAX_IDLE_ORIGINS:
+            for stale in pool.pop(next(iter(pool))):
+                stale.close()
