@@ -209,8 +209,11 @@ def record(ctx: Context, rows: list, created: tuple, now_ms: int) -> None:
     """One transaction: the batch's delivery rows and the events its responses (or the gates)
     created: ``(event rows, catalogue)``, rows in ``TrackedEvent.row()`` form with the user's
     row id in place of the customer id. The send read those users, and users are never
-    deleted, so foreign keys are not checked again row by row (``ForeignKeys.TRUSTED``)."""
-    with ctx.store.write(ForeignKeys.TRUSTED) as db:
+    deleted, so foreign keys are not checked again row by row (``ForeignKeys.TRUSTED``).
+    The COMMIT runs behind (``Store.write(commit_behind=True)``) while the send goes on; this
+    thread's next read or write, and everyone's next write, wait for it, and the engine
+    settles it before a job counts as done."""
+    with ctx.store.write(ForeignKeys.TRUSTED, commit_behind=True) as db:
         deliveries.insert(db, rows)
         event_rows, catalogue = created
         if catalogue:
@@ -263,7 +266,8 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
         pacer = gates.Pacer(ctx, campaign, _audience_size(db, campaign, where, params), now_ms)
     after = 0
     while True:
-        with ctx.store.read() as db:
+        # the page before is still being committed: its rows concern other users
+        with ctx.store.reads_before_own_commit(), ctx.store.read() as db:
             batch = users.audience_page(db, where, params, after, BATCH, campaign["id"])
         if not batch:
             break
@@ -279,7 +283,8 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
                 elif next_due is None or at < next_due:
                     next_due = at
             batch = ready
-        kept, removed, events = keeper.admit(batch, now, now_ms)
+        with ctx.store.reads_before_own_commit():
+            kept, removed, events = keeper.admit(batch, now, now_ms)
         if removed or events:
             record(ctx, removed, (events, {}), now_ms)
         totals["removed"] += len(removed)

@@ -45,6 +45,7 @@ def run_due(ctx: Context) -> list[dict]:
                     summaries = [HANDLERS[job["kind"]](ctx, job)]
                 else:
                     summaries = BATCHED[job["kind"]](ctx, group)
+                ctx.store.settle()  # its last batch's COMMIT (delivery.record) has landed
                 status = "done"
             except Exception:  # one bad job (or batch) must not stop the engine
                 log.exception("job %s (%s, %d in the batch) failed", job["id"], job["kind"],

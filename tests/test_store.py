@@ -1,0 +1,86 @@
+"""``Store.write(commit_behind=True)``: a campaign batch's COMMIT on the committer thread (a
+real SQLite file; the ordering guarantees the send path relies on)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from simulator.store.database import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(str(tmp_path / "s.db"))
+    store.migrate()
+    with store.write() as db:
+        db.execute("INSERT INTO users (id, customer_id, attrs, created_at, updated_at) "
+                   "VALUES (1, 'u1', '{}', 0, 0)")
+    yield store
+    store.close()
+
+
+def _add_event(db, user_id: int, name: str) -> None:
+    db.execute("INSERT INTO events (user_id, name, ts, received_at) VALUES (?, ?, 0, 0)",
+               [user_id, name])
+
+
+def _names(store: Store) -> list[str]:
+    with store.read() as db:
+        return [row[0] for row in db.execute("SELECT name FROM events ORDER BY id")]
+
+
+def _in_other_thread(function):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = exc
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    return outcome
+
+
+def test_a_thread_reads_its_own_commit_behind_writes_and_the_next_writer_waits(store):
+    for n in range(20):
+        with store.write(commit_behind=True) as db:
+            _add_event(db, 1, f"e{n}")
+        assert _names(store)[-1] == f"e{n}"  # this thread's read waited for the commit
+    with store.write(commit_behind=True) as db:
+        _add_event(db, 1, "last")
+
+    def other_writer():
+        with store.write() as db:
+            return db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert _in_other_thread(other_writer) == {"value": 21}
+    assert _names(store)[-1] == "last"
+
+
+def test_a_failed_commit_behind_is_rolled_back_and_raised_in_the_thread_that_wrote(store):
+    with store.write(commit_behind=True) as db:
+        db.execute("PRAGMA defer_foreign_keys=ON")  # the missing user fails the COMMIT
+        _add_event(db, 999, "orphan")
+
+    def other_writer():
+        with store.write() as db:
+            _add_event(db, 1, "from another thread")
+    assert _in_other_thread(other_writer) == {"value": None}  # waits; not its error to raise
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        store.settle()
+    store.settle()  # raised once
+    assert _names(store) == ["from another thread"]  # nothing of the failed batch
+
+
+def test_an_error_inside_a_commit_behind_block_stores_nothing(store):
+    with pytest.raises(RuntimeError):
+        with store.write(commit_behind=True) as db:
+            _add_event(db, 1, "half")
+            raise RuntimeError("a bug while writing")
+    with store.write() as db:
+        _add_event(db, 1, "next")
+    assert _names(store) == ["next"]
