@@ -22,7 +22,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
 # parsed response heads by their bytes, shared by every connection (restarted when full)
-_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool]] = {}
+_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None]] = {}
 _MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
 
 
@@ -85,7 +85,7 @@ class Connection:
         has come back on this socket since it was last idle, so a close now is ``Stale``.
         ``more``: further responses are expected (pipelined), so bytes past this one are theirs."""
         while True:
-            status, headers, keep = self._read_head(deadline, reused)
+            status, headers, keep, length = self._read_head(deadline, reused)
             if status >= 200 or status == 101:
                 break
             reused = False  # an interim 1xx: bytes arrived, so the socket was alive
@@ -96,12 +96,10 @@ class Connection:
                 body = self._read_chunked(deadline, cap)
             else:
                 body, keep = self._read_to_close(deadline, cap), False
-        elif "content-length" in headers:
-            lengths = {v.strip() for v in headers["content-length"].split(",")}
-            length = lengths.pop() if len(lengths) == 1 else ""
-            if not _DIGITS.fullmatch(length):
+        elif length is not None:
+            if length < 0:
                 raise BadResponse(f"invalid Content-Length {headers['content-length']!r}")
-            body = self._read_exact(int(length), deadline, cap)
+            body = self._read_exact(length, deadline, cap)
         else:
             body, keep = self._read_to_close(deadline, cap), False
         if self.buffer and not more or status == 101 or wire.close:
@@ -132,13 +130,15 @@ class Connection:
         raw = buffer[:end.start()]
         known = _PARSED_HEADS.get(raw)
         if known is not None:  # a server answers the same head again and again
-            return known[0], dict(known[1]), known[2]
+            return known[0], dict(known[1]), known[2], known[3]
         status, headers, keep = _parse_head(raw)
+        length = _content_length(headers)
         if len(raw) <= _MAX_CACHED_HEAD:
             if len(_PARSED_HEADS) >= _MAX_PARSED_HEADS:
                 _PARSED_HEADS.clear()
-            _PARSED_HEADS[raw] = (status, dict(headers), keep)
-        return status, headers, keep
+            _PARSED_HEADS[raw] = (status, dict(headers), keep, length)
+        return status, headers, keep, length
+
     def _read_exact(self, size: int, deadline: float, cap: int) -> bytes:
         """``size`` bytes off the connection, of which the first ``cap`` are returned."""
         buffer = self.buffer
@@ -195,6 +195,16 @@ class Connection:
                 kept.append(data[:cap - stored])
                 stored += len(kept[-1])
         return b"".join(kept)
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    """The body length a Content-Length header gives (repeats of one value allowed), None
+    without one, -1 when it is invalid (an error only if the body is framed by it)."""
+    if "content-length" not in headers:
+        return None
+    lengths = {v.strip() for v in headers["content-length"].split(",")}
+    length = lengths.pop() if len(lengths) == 1 else ""
+    return int(length) if _DIGITS.fullmatch(length) else -1
 
 
 def _parse_head(raw: bytes) -> tuple[int, dict[str, str], bool]:
