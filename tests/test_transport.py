@@ -271,6 +271,20 @@ def test_a_slow_partner_times_out(sink):
         assert transport.send(get(f"{sink.url}/_sim/sink/fast")).status == 200
 
 
+@pytest.mark.parametrize("retries", [0, 1])
+def test_a_slow_partner_does_not_time_out_the_answered_requests_behind_it(sink, retries):
+    """Responses are read in input order: those behind a slow one are read after its timeout,
+    past their own deadlines, and still count (and are not sent again)."""
+    sink.configure("slow", delay_ms=800)
+    with Transport(timeout_s=0.3, concurrency=8, retries=retries,
+                   sleep=(slept := Waits())) as transport:
+        results = list(transport.send_all([get(f"{sink.url}/_sim/sink/slow")] + [
+            get(f"{sink.url}/_sim/sink/fast{n}") for n in range(5)]))
+    assert [(r.status, r.error) for r in results] == [(None, TIMEOUT)] + [(200, None)] * 5
+    assert [len(sink.records(f"fast{n}")) for n in range(5)] == [1] * 5
+    assert slept == [5.0] * retries
+
+
 def test_a_refused_connection_is_a_connection_error(transport):
     with socket.socket() as bound_not_listening:
         bound_not_listening.bind(("127.0.0.1", 0))

@@ -51,6 +51,10 @@ def run_due(ctx: Context) -> list[dict]:
                 log.exception("job %s (%s, %d in the batch) failed", job["id"], job["kind"],
                               len(group))
                 summaries, status = [{}] * len(group), "failed"
+                try:  # a batch it recorded may still be committing behind
+                    ctx.store.settle()
+                except Exception:  # noqa: BLE001 - already failed; that batch is not stored
+                    log.exception("job %s: a batch it sent was not stored", job["id"])
             with ctx.store.write() as db:
                 jobs.finish_many(db, [j["id"] for j in group], status, ctx.clock.now_ms())
             ran += [{"job_id": j["id"], "kind": j["kind"], "campaign_id": j["campaign_id"],

@@ -103,10 +103,14 @@ class Store:
                     except BaseException:
                         self._writer.rollback()
                         raise
-                    if self._committer is None:
-                        self._committer = ThreadPoolExecutor(1, "moesim-commit")
-                    self._pending = (self._committer.submit(self._commit, trusted),
-                                     threading.get_ident())
+                    try:
+                        if self._committer is None:
+                            self._committer = ThreadPoolExecutor(1, "moesim-commit")
+                        self._pending = (self._committer.submit(self._commit, trusted),
+                                         threading.get_ident())
+                    except BaseException:  # e.g. no new threads at interpreter shutdown
+                        self._writer.rollback()
+                        raise
                     handed = True
                     return
                 with self.db.atomic():

@@ -107,8 +107,17 @@ class Connection:
         return status, headers, body, keep
 
     def _recv(self, deadline: float) -> bytes:
-        self.sock.settimeout(_remaining(deadline))
-        return self.sock.recv(_READ_SIZE)
+        left = deadline - time.perf_counter()
+        if left > 0:
+            self.sock.settimeout(left)
+            return self.sock.recv(_READ_SIZE)
+        # past the deadline, what has already arrived still counts: a sender reading its
+        # flights in turn reaches a response late when one ahead of it was slow
+        self.sock.settimeout(0)
+        try:
+            return self.sock.recv(_READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            raise TimeoutError("timed out") from None
 
     def _read_head(self, deadline: float, reused: bool):
         buffer = self.buffer
