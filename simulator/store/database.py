@@ -4,8 +4,9 @@ WAL lets readers run beside the writer. Writes go through ``Store.write()``, whi
 lock for one transaction (sqlite-utils ``atomic``), so a request is stored whole or not at
 all. A campaign's batches may leave their ``COMMIT`` (writing the pages to the WAL, ~40 % of a
 batch's write time) to a helper thread (``write(commit_behind=True)``), which runs it while the
-sender renders and sends the next batch; every other use of the writer waits for it first. ``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is
-a page copy, not a replay.
+sender renders and sends the next batch; every other use of the writer waits for it first.
+``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is a page
+copy, not a replay.
 """
 
 from __future__ import annotations
