@@ -43,7 +43,7 @@ _MISSING = object()
 _UNPARSED = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as OutboundRequest (core/http.py)
 class CreatedEvent:
     name: str
     attributes: dict

@@ -17,13 +17,27 @@ from .wire import Wire
 
 MAX_HEAD_BYTES = 64 * 1024
 _READ_SIZE = 64 * 1024
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
 # parsed response heads by their bytes, shared by every connection (restarted when full)
 _PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None]] = {}
 _MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
+
+
+def _head_end(buffer: bytes) -> tuple[int, int] | None:
+    """Where the blank line ending a response head starts and ends (``\\r?\\n\\r?\\n``, the
+    first one), or None. Two ``bytes.find`` calls: a regular expression search cost ~4 us a
+    response, most of the reading of a pipelined run."""
+    crlf = buffer.find(b"\n\r\n")
+    bare = buffer.find(b"\n\n", 0, len(buffer) if crlf < 0 else crlf + 1)
+    if bare >= 0:
+        first, end = bare, bare + 2
+    elif crlf >= 0:
+        first, end = crlf, crlf + 3
+    else:
+        return None
+    return (first - 1 if first and buffer[first - 1] == 13 else first), end
 
 
 class Stale(Exception):
@@ -121,7 +135,7 @@ class Connection:
 
     def _read_head(self, deadline: float, reused: bool):
         buffer = self.buffer
-        while (end := _HEAD_END.search(buffer)) is None:
+        while (span := _head_end(buffer)) is None:
             if len(buffer) > MAX_HEAD_BYTES:
                 raise BadResponse(f"response head over {MAX_HEAD_BYTES} bytes")
             try:
@@ -135,8 +149,8 @@ class Connection:
                     raise Stale()
                 raise BadResponse("connection closed before a complete response head")
             buffer += data
-        self.buffer = buffer[end.end():]
-        raw = buffer[:end.start()]
+        self.buffer = buffer[span[1]:]
+        raw = buffer[:span[0]]
         known = _PARSED_HEADS.get(raw)
         if known is not None:  # a server answers the same head again and again
             return known[0], dict(known[1]), known[2], known[3]

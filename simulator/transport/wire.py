@@ -37,7 +37,7 @@ class Origin:
     authorization: str | None  # from user:password@ in the URL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as OutboundRequest (core/http.py)
 class Wire:
     """A request ready to write: where to, and the bytes."""
 
