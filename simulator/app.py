@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Mapping
@@ -21,8 +22,18 @@ from .store import Store
 log = logging.getLogger("moesim")
 
 
+# The cyclic garbage collector's first threshold (CPython's default: 700). A campaign batch
+# keeps a few thousand containers alive (users' attributes, contexts, requests, results); at
+# 700 the collector runs ~7 times a batch, promotes them all, and then walks them again in
+# full collections: ~1 s of a 310k-send virtual bench run. Cycles are rare on the send path,
+# so collecting them less often costs little memory.
+GC_FIRST_THRESHOLD = 10_000
+
+
 def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Context, bool]:
     """Open and migrate the store; returns the context and whether the database is new."""
+    if gc.get_threshold()[0] < GC_FIRST_THRESHOLD:
+        gc.set_threshold(GC_FIRST_THRESHOLD, *gc.get_threshold()[1:])
     store = Store(settings.db)
     applied = store.migrate()
     is_new = bool(applied) and applied[0] == "m001_users_events_sinks"

@@ -49,13 +49,16 @@ class Responder(asyncio.Protocol):
         self.transport, self.buffer = transport, b""
     def data_received(self, data):
         self.buffer += data
+        answered = 0
         while (end := self.buffer.find(b"\\r\\n\\r\\n")) >= 0:
             length = LENGTH.search(self.buffer, 0, end)
             size = end + 4 + (int(length.group(1)) if length else 0)
             if len(self.buffer) < size:
-                return
+                break
             self.buffer = self.buffer[size:]
-            self.transport.write(REPLY)
+            answered += 1
+        if answered:  # pipelined requests read together are answered in one write
+            self.transport.write(REPLY * answered)
 async def main():
     server = await asyncio.get_running_loop().create_server(Responder, "127.0.0.1", 0)
     print(f"minimal sink on http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
