@@ -248,7 +248,7 @@ def test_lookup_only_templates_render_as_jinja_does(source, event):
     """The lookups-only fast form (no Jinja render context per user) gives Jinja's text, or
     its failure with the same category and detail."""
     from simulator.core import templating
-    assert isinstance(templating._compiled(source), templating._Lookups)
+    assert isinstance(templating.compiled(source), templating._Lookups)
     renderer = Renderer(SUMMER)
     context = renderer.context(USER, event, {"key": "k"}, {"to": "+91"})
 
@@ -274,4 +274,4 @@ def test_lookup_only_templates_render_as_jinja_does(source, event):
                                     "{{ other['x'] }}", "{{ '{{' }}"])
 def test_anything_more_than_lookups_renders_through_jinja(source):
     from simulator.core import templating
-    assert not isinstance(templating._compiled(source), templating._Lookups)
+    assert not isinstance(templating.compiled(source), templating._Lookups)

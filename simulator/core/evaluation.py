@@ -125,20 +125,63 @@ def evaluate(responses: list[dict], result: HttpResult, *, now: datetime,
     """Evaluate every response entry, run the ``CREATE_EVENT`` actions of each match and
     classify the send. ``render`` turns an attribute template into text; its errors propagate.
     ``matched``: ``matching(responses, result, now=now)`` when the caller has it already."""
-    events: list[CreatedEvent] = []
     if matched is None:
         matched = matching(responses, result, now=now)
-    for index in matched:
-        for action in responses[index].get("actions") or ():
-            if action.get("type") == "CREATE_EVENT":
-                events.append(_create_event(action.get("config") or {}, render))
-    names = {e.name for e in events}
-    failed = FAILED_EVENT in names
-    sent = not failed and SENT_EVENT in names
-    if sent or failed:
-        return Outcome(sent, failed, events, matched)
-    ok = result.status == 200
-    return Outcome(ok, not ok, events, matched, fallback=True)
+    return Actions(responses, matched, result.status,
+                   lambda source: _Through(render, source)).outcome(None)
+
+
+class _Through:
+    """An attribute template rendered by the caller's ``render`` callable."""
+
+    __slots__ = ("render_source", "source")
+
+    def __init__(self, render_source: Callable[[str], str], source: str):
+        self.render_source, self.source = render_source, source
+
+    def render(self, context: Any) -> str:
+        return self.render_source(self.source)
+
+
+class Actions:
+    """The ``CREATE_EVENT`` actions of the matched response entries, and the send's class,
+    worked out once for every user with an identical response; ``outcome(context)`` renders
+    the attribute templates for one user. ``compile(source)``: an object whose
+    ``render(context)`` gives the text (``templating.compiled``)."""
+
+    __slots__ = ("events", "failed", "fallback", "matched", "sent")
+
+    def __init__(self, responses: list[dict], matched: list[int], status: int | None,
+                 compile: Callable[[str], Any]):
+        self.matched = matched
+        # (name, [(key, compiled template or None, plain value)]) per action
+        self.events: list[tuple[str, list[tuple[Any, Any, Any]]]] = []
+        for index in matched:
+            for action in responses[index].get("actions") or ():
+                if action.get("type") == "CREATE_EVENT":
+                    config = action.get("config") or {}
+                    event = config.get("event") or {}
+                    # The spec's example puts `attributes` in `config`; its table says
+                    # `event.attributes`.
+                    rows = config.get("attributes") or event.get("attributes") or ()
+                    self.events.append((event.get("name", ""), [
+                        (row["key"], compile(row["value"]), None) if isinstance(
+                            row.get("value"), str) else (row["key"], None, row.get("value"))
+                        for row in rows]))
+        names = {name for name, _ in self.events}
+        self.failed = FAILED_EVENT in names
+        self.sent = not self.failed and SENT_EVENT in names
+        self.fallback = not (self.sent or self.failed)
+        if self.fallback:
+            self.sent = status == 200
+            self.failed = not self.sent
+
+    def outcome(self, context: Any) -> Outcome:
+        """One user's outcome; a template's error propagates."""
+        events = [CreatedEvent(name, {key: value if template is None else template.render(context)
+                                      for key, template, value in rows})
+                  for name, rows in self.events]
+        return Outcome(self.sent, self.failed, events, self.matched, self.fallback)
 
 
 def connector_outcome(result: HttpResult) -> Outcome:
@@ -147,15 +190,6 @@ def connector_outcome(result: HttpResult) -> Outcome:
     if result.status == 200:
         return Outcome(True, False, [CreatedEvent(CONNECTOR_SENT_EVENT, {})])
     return Outcome(False, True)
-
-
-def _create_event(config: dict, render: Callable[[str], str]) -> CreatedEvent:
-    event = config.get("event") or {}
-    # The spec's example puts `attributes` in `config`; its table says `event.attributes`.
-    rows = config.get("attributes") or event.get("attributes") or ()
-    attributes = {row["key"]: render(row["value"]) if isinstance(row.get("value"), str)
-                  else row.get("value") for row in rows}
-    return CreatedEvent(event.get("name", ""), attributes)
 
 
 # -- filter tree ------------------------------------------------------------------------------

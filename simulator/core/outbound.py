@@ -179,7 +179,8 @@ class ConfigRequest:
     worked out once; ``build`` renders the rest, with the result and the failures of
     rendering everything for each user."""
 
-    __slots__ = ("auth", "body_type", "method", "request", "texts", "_headers", "_url")
+    __slots__ = ("auth", "body_type", "method", "request", "texts", "_body", "_headers",
+                 "_url")
 
     def __init__(self, request: Mapping[str, Any], auth: Mapping[str, Any] | None,
                  texts: Mapping[str, str]):
@@ -187,6 +188,10 @@ class ConfigRequest:
         self.method = str(request.get("method", "GET")).upper()
         self.body_type = str(request.get("body_type") or "JSON").upper()
         self._url: str | None = None
+        body = request.get("body") or ""
+        # the body's text when it is the same for everyone, else its compiled template
+        self._body: Any = (texts.get(body) or templating.compiled(body)) \
+            if isinstance(body, str) else str(body)
         # (without, with) the body's content type; None: a header renders per user
         self._headers: tuple[tuple, tuple] | None = None
         fixed, render = self._fixed, _renderer_for(Renderer(_EPOCH), {}, texts)
@@ -233,6 +238,13 @@ class ConfigRequest:
 
     def build(self, renderer: Renderer, context: dict) -> OutboundRequest:
         """One user's request; ``context`` is their pass-2 context (``Renderer.context``)."""
+        if self._url is not None and self._headers is not None:  # only the body to render
+            body, content_type = None, None
+            if self.method != "GET":
+                text = self._body if type(self._body) is str else self._body.render(context)
+                body, content_type = _config_body(self.body_type, text)
+            return OutboundRequest(self.method, self._url, self._headers[content_type is not None],
+                                   body)
         render = _renderer_for(renderer, context, self.texts)
         url = self._url if self._url is not None else self._render_url(render)
         if self._headers is None:  # rendered in the order of a whole render: headers first

@@ -204,9 +204,20 @@ def is_template(source: str) -> bool:
 _NAMESPACES = frozenset({USER_ATTRIBUTE, EVENT_ATTRIBUTE, APP_FORM, CAMPAIGN_FORM})
 
 
+class _Text(str):
+    """Plain text (no template syntax): renders as itself."""
+
+    __slots__ = ()
+
+    def render(self, context: dict) -> str:
+        if NOT_SEND_MARKER in self:
+            raise NotSend(NOT_SEND_MARKER)
+        return str(self)
+
+
 class _Lookups(tuple):
     """A template that only prints literal text and ``Namespace['key']`` / ``Namespace.key``
-    values: its parts, literal strings and ``(namespace, key)`` pairs. Rendered without
+    values: its parts, literal strings and ``(namespace, key, stored key or None)``. Rendered without
     Jinja's per-render context, with the same result and the same errors: a value prints as
     ``str(value)`` (Jinja's output of a non-autoescaped expression) and a missing one raises
     its category's ``PersonalizationFailed`` from ``__str__``, exactly as in Jinja."""
@@ -215,16 +226,59 @@ class _Lookups(tuple):
 
     def render(self, context: dict) -> str:
         out = []
-        for part in self:
-            if type(part) is str:
-                out.append(part)
-                continue
-            namespace = context[part[0]]
-            value = namespace._values.get(part[1])  # a set value; else what [...] answers
-            if value is None:
-                value = namespace[part[1]]
-            out.append(value if type(value) is str else str(value))
-        return "".join(out)
+        try:
+            for part in self:
+                if type(part) is str:
+                    out.append(part)
+                    continue
+                namespace = context[part[0]]
+                value = namespace._values.get(part[1])  # a set value; else what [...] answers
+                if value is None and part[2] is not None:
+                    value = namespace._values.get(part[2])
+                if value is None:
+                    value = namespace[part[1]]
+                out.append(value if type(value) is str else str(value))
+        except PersonalizationFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as a Jinja render's errors
+            raise PersonalizationFailed(UNKNOWN_FAILED, f"{type(exc).__name__}: {exc}") from None
+        text = "".join(out)
+        if NOT_SEND_MARKER in text:
+            raise NotSend(NOT_SEND_MARKER)
+        return text
+
+
+class _Jinja:
+    """A compiled Jinja template."""
+
+    __slots__ = ("template",)
+
+    def __init__(self, template: Template):
+        self.template = template
+
+    def render(self, context: dict) -> str:
+        try:
+            text = self.template.render(context)
+        except (NotSend, PersonalizationFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any template error fails this user only
+            raise PersonalizationFailed(UNKNOWN_FAILED,
+                                        f"{type(exc).__name__}: {exc}") from None
+        if NOT_SEND_MARKER in text:
+            raise NotSend(NOT_SEND_MARKER)
+        return text
+
+
+class _Broken:
+    """A template that does not compile: every render fails."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: TemplateSyntaxError):
+        self.error = error
+
+    def render(self, context: dict) -> str:
+        raise PersonalizationFailed(UNKNOWN_FAILED, _problem(self.error))
 
 
 def _lookups(tree: nodes.Template) -> _Lookups | None:
@@ -248,38 +302,44 @@ def _lookups(tree: nodes.Template) -> _Lookups | None:
             target = node.node
             if type(target) is not nodes.Name or target.name not in _NAMESPACES:
                 return None
-            parts.append((target.name, key))
+            # a user attribute's display name also reads its stored key (``_Namespace``)
+            stored = storage_key(key) if target.name == USER_ATTRIBUTE else key
+            parts.append((target.name, key, stored if stored != key else None))
     return _Lookups(parts)
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(source: str) -> Template | _Lookups | str | TemplateSyntaxError:
-    """Plain text as is, else the lookups-only fast form or the compiled template, else why it
-    does not compile."""
+def compiled(source: str) -> _Text | _Lookups | _Jinja | _Broken:
+    """``source`` ready to render: ``compiled(source).render(context)`` is
+    ``Renderer.render(source, context)``. Plain text as is, else the lookups-only fast form or
+    the compiled template, else why it does not compile. A send keeps the handles of the
+    templates it renders for every user."""
     if not is_template(source):
-        return source
+        return _Text(source)
     env = _shared_environment()
     try:
         template = env.from_string(source)
     except TemplateSyntaxError as exc:
-        return exc.with_traceback(None)
-    return _lookups(env.parse(source)) or template
+        return _Broken(exc.with_traceback(None))
+    return _lookups(env.parse(source)) or _Jinja(template)
 
 
 def connection_only(source: str) -> bool:
     """Whether ``source`` renders the same for every user of a send: plain text, or text and
     ``AppMarketplaceForm`` lookups only (no filters, so no clock either)."""
-    compiled = _compiled(source)
-    return type(compiled) is str or type(compiled) is _Lookups and all(
-        type(part) is str or part[0] == APP_FORM for part in compiled)
+    handle = compiled(source)
+    return type(handle) is _Text or type(handle) is _Lookups and all(
+        type(part) is str or part[0] == APP_FORM for part in handle)
+
+
+def _problem(error: TemplateSyntaxError) -> str:
+    return f"Jinja does not parse: {error.message} (line {error.lineno})"
 
 
 def compile_problem(source: str) -> str | None:
     """Why ``source`` cannot be rendered (syntax, unknown filter), or None."""
-    compiled = _compiled(source)
-    if isinstance(compiled, TemplateSyntaxError):
-        return f"Jinja does not parse: {compiled.message} (line {compiled.lineno})"
-    return None
+    handle = compiled(source)
+    return _problem(handle.error) if type(handle) is _Broken else None
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -324,22 +384,15 @@ class Renderer:
 
     def render(self, source: str, context: dict) -> str:
         """The rendered text; raises ``NotSend`` or ``PersonalizationFailed``."""
-        compiled = _compiled(source)
-        if isinstance(compiled, str):
-            text = compiled
-        elif isinstance(compiled, TemplateSyntaxError):
-            raise PersonalizationFailed(UNKNOWN_FAILED, compile_problem(source) or "")
-        else:
-            try:
-                text = compiled.render(context)  # a _Lookups or a Jinja Template
-            except (NotSend, PersonalizationFailed):
-                raise
-            except Exception as exc:  # noqa: BLE001 - any template error fails this user only
-                raise PersonalizationFailed(UNKNOWN_FAILED,
-                                            f"{type(exc).__name__}: {exc}") from None
-        if NOT_SEND_MARKER in text:
-            raise NotSend(NOT_SEND_MARKER)
-        return text
+        return compiled(source).render(context)
+
+    @staticmethod
+    def fill_forms(context: dict, app_form: _Namespace,
+                   campaign_form: Mapping[str, Any] | None) -> dict:
+        """``with_forms`` in place: for a caller done with the pass-1 context."""
+        context[APP_FORM] = app_form
+        context[CAMPAIGN_FORM] = _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue)
+        return context
 
 
 def app_form_values(connection_values: Mapping[str, Any],

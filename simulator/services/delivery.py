@@ -52,6 +52,8 @@ class Plan:
     standard: dict | None = None
     config_request: outbound.ConfigRequest | None = None  # its user-independent part, once
     app_namespace: Any = None  # AppMarketplaceForm, built once for every user
+    # (key, compiled template) of the campaign values when all are text, else None
+    campaign_templates: list | None = None
     standard_json: str = "{}"  # ``standard`` as JSON text
     # Connector campaigns with authorization settings (spec §6.6)
     oauth: outbound.ConnectorOAuth | None = None
@@ -90,6 +92,9 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
             outbound.connection_texts(plan.request, plan.auth, plan.app_form))
         plan.app_namespace = templating.form_namespace(plan.app_form)
         plan.campaign_values = content["connected_app"].get("inputs", {})
+        if all(isinstance(v, str) for v in plan.campaign_values.values()):
+            plan.campaign_templates = [(k, templating.compiled(v))
+                                       for k, v in plan.campaign_values.items()]
         secret_keys = form_values.secret_keys(config["input_variables"])
         plan.secrets = tuple(str(v) for k, v in connection["values"].items()
                              if k in secret_keys and v not in (None, "")) + ((token,) if token else ())
@@ -111,9 +116,12 @@ def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
     event's attributes (event-triggered sends only)."""
     if plan.channel == rules.CONNECTED_APP:
         context = renderer.user_context(attrs, event)
-        form = templating.render_campaign_values(renderer, plan.campaign_values, attrs, event,
-                                                 context=context)
-        context = renderer.with_forms(context, plan.app_namespace, form)
+        if plan.campaign_templates is not None:  # the usual case: text fields, in order
+            form = {key: template.render(context) for key, template in plan.campaign_templates}
+        else:
+            form = templating.render_campaign_values(renderer, plan.campaign_values, attrs,
+                                                     event, context=context)
+        context = renderer.fill_forms(context, plan.app_namespace, form)
         return plan.config_request.build(renderer, context), context
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
@@ -142,14 +150,16 @@ def _masked_headers(headers: tuple, secrets: tuple[str, ...]) -> list:
 
 
 def _request_record(request: OutboundRequest, secrets: tuple[str, ...], masked: dict) -> str:
-    """``masked``: the masked headers by request headers, shared by a batch's users."""
-    headers = masked.get(request.headers)
-    if headers is None:
-        headers = masked[request.headers] = _masked_headers(request.headers, secrets)
+    """The request as logged, JSON text. ``masked``: the text before the body by method, url
+    and headers, shared by a batch's users."""
+    where = (request.method, request.url, request.headers)
+    head = masked.get(where)
+    if head is None:
+        head = masked[where] = jsontext.dumps({
+            "method": request.method, "url": _mask(request.url, secrets),
+            "headers": _masked_headers(request.headers, secrets)})[:-1] + ',"body":'
     body = request.body.decode("utf-8", "replace") if request.body else None
-    return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
-                           "headers": headers,
-                           "body": _mask(body[:BODY_EXCERPT], secrets) if body else None})
+    return f"{head}{jsontext.dumps(_mask(body[:BODY_EXCERPT], secrets)) if body else 'null'}}}"
 
 
 def _response_record(result: HttpResult, secrets: tuple[str, ...]) -> str:
@@ -382,18 +392,23 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     if plan.oauth and plan.oauth.reattempt_codes:
         ready, results = _reattempt(plan, renderer, transport, ready, list(results))
     # identical responses (the usual case) are matched and recorded once per batch
-    seen: dict[tuple, tuple[list[int] | None, str]] = {}
-    masked: dict[tuple, list] = {}
+    seen: dict[tuple, tuple[evaluation.Actions | None, str]] = {}
+    masked: dict[tuple, str] = {}
+    last: HttpResult | None = None
+    known: tuple[evaluation.Actions | None, str] = (None, "")
     for index, result in enumerate(results):  # the ith result answers ready[i]
         row_id, cid, attrs, event, (request, context) = ready[index]
-        key = (result.status, result.body, result.error, result.detail,
-               tuple(result.headers.items()))
-        known = seen.get(key)
-        if known is None:
-            matched = None if plan.channel != rules.CONNECTED_APP else evaluation.matching(
-                plan.responses, result, now=now)
-            known = seen[key] = (matched, _response_record(result, plan.secrets))
-        outcome, render_failed = _judge(plan, renderer, context, result, now, known[0])
+        if last is None or not _same_response(result, last):
+            key = (result.status, result.body, result.error, result.detail,
+                   tuple(result.headers.items()))
+            known = seen.get(key)
+            if known is None:
+                actions = None if plan.channel != rules.CONNECTED_APP else evaluation.Actions(
+                    plan.responses, evaluation.matching(plan.responses, result, now=now),
+                    result.status, templating.compiled)
+                known = seen[key] = (actions, _response_record(result, plan.secrets))
+            last = result
+        outcome, render_failed = _judge(plan, context, result, known[0])
         ok = outcome.sent and not outcome.failed
         reason = None if ok else (render_failed or _reason(result))
         sent.append((campaign_id, row_id, cid, "sent" if ok else "failed", reason,
@@ -444,22 +459,23 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
     return ready, results
 
 
-def _judge(plan: Plan, renderer, context: dict | None, result: HttpResult, now,
-           matched: list[int] | None) -> tuple[evaluation.Outcome, str | None]:
-    """``context``: the user's pass-2 context (Connected Apps)."""
+def _same_response(result: HttpResult, other: HttpResult) -> bool:
+    return result.status == other.status and result.body == other.body and \
+        result.headers == other.headers and result.error == other.error and \
+        result.detail == other.detail
+
+
+def _judge(plan: Plan, context: dict | None, result: HttpResult,
+           actions: evaluation.Actions | None) -> tuple[evaluation.Outcome, str | None]:
+    """``context``: the user's pass-2 context; ``actions``: what the response's matching
+    entries do (Connected Apps)."""
     if plan.channel != rules.CONNECTED_APP:
         return evaluation.connector_outcome(result), None
-
-    def render(source: str) -> str:
-        return renderer.render(source, context)
-
     try:
-        outcome = evaluation.evaluate(plan.responses, result, now=now, render=render,
-                                      matched=matched)
+        outcome = actions.outcome(context)
     except (templating.NotSend, templating.PersonalizationFailed) as problem:
         category = getattr(problem, "category", "Unknown")
         return evaluation.Outcome(sent=False, failed=True), f"personalization:{category}"
     if outcome.fallback:
         log.debug("no response entry decided Sent/Failed: HTTP %s fallback", result.status)
     return outcome, None
-
