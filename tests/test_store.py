@@ -3,6 +3,7 @@ real SQLite file; the ordering guarantees the send path relies on)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
@@ -84,3 +85,18 @@ def test_an_error_inside_a_commit_behind_block_stores_nothing(store):
     with store.write() as db:
         _add_event(db, 1, "next")
     assert _names(store) == ["next"]
+
+
+def test_checkpoints_run_beside_the_writer(store):
+    """A checkpoint (copying the WAL into the file and syncing both) runs on the checkpointer's
+    own connection after writes land, not inside a writer's COMMIT: the writer checkpoints
+    itself only as a backstop, past 16k pages."""
+    assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16 * 1024
+    for n in range(40):  # ~1,500 pages of WAL: SQLite's default would checkpoint in a COMMIT
+        with store.write() as db:
+            db.conn.executemany(
+                "INSERT INTO events (user_id, name, ts, attrs, received_at) VALUES (1, ?, 0, ?, 0)",
+                [(f"e{n}", "x" * 500) for _ in range(1000)])
+    assert store.checkpoint_landed()
+    # the rows' pages are in the database file itself (not only in the WAL)
+    assert os.path.getsize(store.path) > 15_000_000

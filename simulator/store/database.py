@@ -5,6 +5,8 @@ lock for one transaction (sqlite-utils ``atomic``), so a request is stored whole
 all. A campaign's batches may leave their ``COMMIT`` (writing the pages to the WAL, ~40 % of a
 batch's write time) to a helper thread (``write(commit_behind=True)``), which runs it while the
 sender renders and sends the next batch; every other use of the writer waits for it first.
+WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so no COMMIT
+waits on a disk sync.
 ``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is a page
 copy, not a replay.
 """
@@ -37,7 +39,61 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA cache_size=-131072",
     "PRAGMA foreign_keys=ON",
+    # Checkpoints run on a thread of their own (``_Checkpointer``); a writer checkpoints only
+    # if that one falls this far behind.
+    f"PRAGMA wal_autocheckpoint={16 * 1024}",
+    # While a long send writes, the checkpoints lag its commits, so the WAL does not start
+    # over and grows (to the 256 MB above at most); it is cut back to 64 MB when it does.
+    f"PRAGMA journal_size_limit={64 * 1024 * 1024}",
 )
+# A checkpoint copies the WAL into the database file and, with synchronous=NORMAL, syncs
+# both: tens to hundreds of milliseconds on a slow disk, which a writer checkpointing itself
+# (SQLite's default, every 1000 pages) spends inside a COMMIT, holding up every write behind
+# it. The checkpointer runs them beside the writer, at most one per ``CHECKPOINT_GAP_S``.
+CHECKPOINT_GAP_S = 0.1
+
+
+class _Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection after writes land."""
+
+    def __init__(self, path: str):
+        self._wake, self._stop = threading.Event(), threading.Event()
+        # nudges so far, and how many of them the last finished checkpoint covers
+        self.asked = self.covered = 0
+        self.ran = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True,
+                                        name="moesim-checkpoint")
+        self._thread.start()
+
+    def nudge(self) -> None:
+        with self.ran:
+            self.asked += 1
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self, path: str) -> None:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            while True:
+                self._wake.wait()
+                if self._stop.is_set():
+                    return
+                self._wake.clear()
+                with self.ran:
+                    covering = self.asked
+                with contextlib.suppress(sqlite3.Error):  # the next one tries again
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                with self.ran:
+                    self.covered = covering
+                    self.ran.notify_all()
+                self._stop.wait(CHECKPOINT_GAP_S)
+        finally:
+            conn.close()
 
 
 class ForeignKeys(enum.Enum):
@@ -73,6 +129,7 @@ class Store:
         self._committer: ThreadPoolExecutor | None = None  # made on the first commit_behind
         self._pending: tuple[Future, int] | None = None  # a COMMIT on it, the handing thread
         self._local = threading.local()  # .lagging: see ``reads_before_own_commit``
+        self._checkpointer: _Checkpointer | None = None  # started by the first write
 
     def migrate(self) -> list[str]:
         with self._write_lock:
@@ -185,8 +242,20 @@ class Store:
         self._write_hooks.append(hook)
 
     def _written(self) -> None:
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.path)
+        self._checkpointer.nudge()
         for hook in self._write_hooks:
             hook()
+
+    def checkpoint_landed(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the checkpointer has run after the last write (tests)."""
+        checkpointer = self._checkpointer
+        if checkpointer is None:
+            return True
+        with checkpointer.ran:
+            asked = checkpointer.asked
+            return checkpointer.ran.wait_for(lambda: checkpointer.covered >= asked, timeout_s)
 
     def on_reset(self, hook) -> None:
         """Register a callable that drops in-memory caches of stored data."""
@@ -249,6 +318,9 @@ class Store:
                 self._pending = None
             if self._committer is not None:
                 self._committer.shutdown()
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             while True:
                 try:
                     self._readers.get_nowait().close()
