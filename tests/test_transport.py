@@ -211,6 +211,15 @@ def test_method_headers_and_body_arrive_exactly(sink, transport, method, body):
                               __import__("base64").b64encode(sent).decode())
 
 
+def test_a_body_larger_than_the_socket_buffers_is_written_whole(sink, transport):
+    """The non-blocking socket takes a large body in parts, waiting for room between them."""
+    body = bytes(range(256)) * (6 * 4096)  # 6 MB
+    result = transport.send(OutboundRequest("POST", f"{sink.url}/_sim/sink/big", (), body))
+    assert (result.status, result.error) == (200, None)
+    [record] = sink.records("big")
+    assert __import__("base64").b64decode(record["body"]) == body
+
+
 def test_status_headers_and_body_of_the_answer_are_returned(sink, transport):
     sink.configure("p", status=202, headers={"X-Trace": "t-1"}, body={"queued": True})
     result = transport.send(OutboundRequest("POST", f"{sink.url}/_sim/sink/p", (), b"{}"))
@@ -441,11 +450,11 @@ def test_https_with_certificate_verification(certificate):
     try:
         trusting = ssl.create_default_context(cafile=str(cert))
         with Transport(ssl_context=trusting) as transport:
-            for _ in range(2):
+            for body in (b'{"a": 1}', b"x" * (3 * 1024 * 1024)):  # TLS records in parts
                 result = transport.send(OutboundRequest("POST", f"{sink.url}/_sim/sink/tls",
-                                                        (), b'{"a": 1}'))
+                                                        (), body))
                 assert result.status == 200
-        assert len(sink.transport_sockets()) == 1
+        assert len(sink.transport_sockets()) == 1  # (200: the sink read the whole body)
         with Transport() as default:  # the default context does not trust a self-signed cert
             refused = default.send(get(f"{sink.url}/_sim/sink/tls"))
         assert refused.error == CONNECTION_ERROR and "CERTIFICATE_VERIFY_FAILED" in refused.detail

@@ -4,11 +4,16 @@ Bodies are framed by Content-Length, chunked or connection close; interim 1xx an
 skipped; only the first ``cap`` body bytes are kept, the rest read and dropped. Every read and
 write is bounded by the request's ``deadline`` (``time.perf_counter()``), past which it raises
 ``TimeoutError``.
+
+Once connected, the socket is non-blocking: a read or write is tried first and waits (``poll``)
+only when the socket is not ready. A socket with a timeout would ``poll`` before every call, and
+``settimeout`` is a system call of its own: six calls a request instead of two.
 """
 
 from __future__ import annotations
 
 import re
+import select
 import socket
 import ssl
 import time
@@ -68,6 +73,7 @@ class Connection:
             if scheme == "https":
                 sock.settimeout(_remaining(deadline))
                 sock = tls.wrap_socket(sock, server_hostname=host)
+            sock.setblocking(False)
         except BaseException:
             sock.close()
             raise
@@ -84,15 +90,40 @@ class Connection:
 
     def write(self, data: bytes, deadline: float) -> None:
         """Write request bytes; ``Stale`` if a reused socket turned out closed."""
-        sock, reused = self.sock, self.reused
+        reused = self.reused
         self.reused = True
-        sock.settimeout(_remaining(deadline))
+        _remaining(deadline)
         try:
-            sock.sendall(data)
+            sent = self._io(self.sock.send, data, deadline, True)
+            if sent < len(data):
+                view = memoryview(data)
+                while sent < len(data):
+                    sent += self._io(self.sock.send, view[sent:], deadline, True)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             if reused:
                 raise Stale() from None
             raise
+
+    def _io(self, call, argument, deadline: float, writing: bool):
+        """``call(argument)`` on the non-blocking socket, waiting for it to be ready as often
+        as it is not. Past the deadline it is still tried once: what has already arrived
+        counts (a sender reading its flights in turn reaches a response late when one ahead
+        of it was slow)."""
+        while True:
+            try:
+                return call(argument)
+            except (BlockingIOError, InterruptedError):
+                wait_write = writing
+            except ssl.SSLWantReadError:
+                wait_write = False
+            except ssl.SSLWantWriteError:
+                wait_write = True
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            poller = select.poll()
+            poller.register(self.sock, select.POLLOUT if wait_write else select.POLLIN)
+            poller.poll(max(1, int(left * 1000 + 1)))  # ms; ready, or the deadline passed
 
     def receive(self, wire: Wire, deadline: float, cap: int, reused: bool, more: bool = False):
         """The response to ``wire``: (status, headers, body, keep_alive). ``reused``: no byte
@@ -121,17 +152,7 @@ class Connection:
         return status, headers, body, keep
 
     def _recv(self, deadline: float) -> bytes:
-        left = deadline - time.perf_counter()
-        if left > 0:
-            self.sock.settimeout(left)
-            return self.sock.recv(_READ_SIZE)
-        # past the deadline, what has already arrived still counts: a sender reading its
-        # flights in turn reaches a response late when one ahead of it was slow
-        self.sock.settimeout(0)
-        try:
-            return self.sock.recv(_READ_SIZE)
-        except (BlockingIOError, ssl.SSLWantReadError):
-            raise TimeoutError("timed out") from None
+        return self._io(self.sock.recv, _READ_SIZE, deadline, False)
 
     def _read_head(self, deadline: float, reused: bool):
         buffer = self.buffer
