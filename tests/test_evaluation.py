@@ -545,3 +545,26 @@ def test_spec2_7_response_entries_use_their_own_datetime_format():
 ])
 def test_spec6_connector_campaign_sent_is_strictly_200(result, expected):
     assert connector_outcome(result) == expected
+
+
+def test_response_actions_render_each_users_attributes_in_order_and_fail_as_before():
+    """``Actions`` (the per-response work, once per distinct response) renders the rows in
+    order; a failing template fails that user; a row without ``key`` is a ``KeyError`` only
+    once a user reaches it (review finding: it was raised for every user up front)."""
+    from simulator.core.evaluation import Actions
+    from simulator.core.templating import PersonalizationFailed, Renderer, compiled
+    rows = [{"key": "to", "value": "{{UserAttribute['phone']}}"}, {"value": "x"}]
+    responses = [{"evaluation_criteria": {"filter_operator": "and", "filters": []},
+                  "actions": [{"type": "CREATE_EVENT", "config": {
+                      "event": {"name": "Connected App Campaign Sent", "attributes": rows}}}]}]
+    actions = Actions(responses, [0], 200, compiled)
+    renderer = Renderer(datetime(2026, 7, 1, tzinfo=timezone.utc))
+    with pytest.raises(PersonalizationFailed):
+        actions.outcome(renderer.context({}, None, None, None))
+    with pytest.raises(KeyError):
+        actions.outcome(renderer.context({"phone": "+91"}, None, None, None))
+    rows.pop()
+    done = Actions(responses, [0], 200, compiled).outcome(
+        renderer.context({"phone": "+91"}, None, None, None))
+    assert (done.sent, done.failed, done.events) == (
+        True, False, [CreatedEvent("Connected App Campaign Sent", {"to": "+91"})])

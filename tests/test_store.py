@@ -100,3 +100,33 @@ def test_checkpoints_run_beside_the_writer(store):
     assert store.checkpoint_landed()
     # the rows' pages are in the database file itself (not only in the WAL)
     assert os.path.getsize(store.path) > 15_000_000
+
+
+def _checkpointers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "moesim-checkpoint")
+
+
+def test_first_writes_racing_start_one_checkpointer_and_close_stops_it(tmp_path):
+    """Review finding: threads finishing their first writes together each started a
+    checkpointer (thread and connection), and ``close`` stopped only one, so the WAL outlived
+    the store."""
+    before = _checkpointers()
+    store = Store(str(tmp_path / "r.db"))
+    store.migrate()
+    barrier = threading.Barrier(8)
+
+    def first_write(n: int) -> None:
+        barrier.wait()
+        with store.write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", [f"k{n}"])
+    threads = [threading.Thread(target=first_write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _checkpointers() == before + 1
+    store.close()
+    assert _checkpointers() == before
+    assert not os.path.exists(store.path + "-wal")  # the last connection closed it
+    store._written()  # a write landing after close starts nothing
+    assert _checkpointers() == before

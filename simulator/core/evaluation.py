@@ -2,8 +2,10 @@
 ``evaluation_criteria``, which events do the matching entries create, and is the send Sent or
 Failed (spec §4). Connector campaigns have no criteria: 200 is Sent (spec §4.2, §6).
 
-Pure: the caller passes the ``HttpResult``, ``now`` and a ``render`` callable for attribute
-templates. The body is parsed at most once per result, and only if a filter reads it.
+Pure: the caller passes the ``HttpResult``, ``now``, and how attribute templates render: a
+``render`` callable (``evaluate``), or ``Actions`` built once per distinct response with a
+``compile`` callable and run per user with the user's template context. The body is parsed at
+most once per result, and only if a filter reads it.
 
 Decisions where the spec is silent ([I]; the README lists them in full):
 
@@ -143,6 +145,17 @@ class _Through:
         return self.render_source(self.source)
 
 
+class _NoKey:
+    """An attribute row without ``key``: a ``KeyError`` when a user's send reaches it, after
+    the rows before it are rendered, as reading ``row["key"]`` then would."""
+
+    def render(self, context: Any) -> str:
+        raise KeyError("key")
+
+
+_NO_KEY = _NoKey()
+
+
 class Actions:
     """The ``CREATE_EVENT`` actions of the matched response entries, and the send's class,
     worked out once for every user with an identical response; ``outcome(context)`` renders
@@ -165,6 +178,7 @@ class Actions:
                     # `event.attributes`.
                     rows = config.get("attributes") or event.get("attributes") or ()
                     self.events.append((event.get("name", ""), [
+                        (None, _NO_KEY, None) if "key" not in row else
                         (row["key"], compile(row["value"]), None) if isinstance(
                             row.get("value"), str) else (row["key"], None, row.get("value"))
                         for row in rows]))

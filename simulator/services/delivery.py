@@ -395,7 +395,6 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     seen: dict[tuple, tuple[evaluation.Actions | None, str]] = {}
     masked: dict[tuple, str] = {}
     last: HttpResult | None = None
-    known: tuple[evaluation.Actions | None, str] = (None, "")
     for index, result in enumerate(results):  # the ith result answers ready[i]
         row_id, cid, attrs, event, (request, context) = ready[index]
         if last is None or not _same_response(result, last):
@@ -460,9 +459,10 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
 
 
 def _same_response(result: HttpResult, other: HttpResult) -> bool:
+    """Identical, headers in the same order too (the logged response keeps their order)."""
     return result.status == other.status and result.body == other.body and \
-        result.headers == other.headers and result.error == other.error and \
-        result.detail == other.detail
+        result.headers == other.headers and list(result.headers) == list(other.headers) and \
+        result.error == other.error and result.detail == other.detail
 
 
 def _judge(plan: Plan, context: dict | None, result: HttpResult,

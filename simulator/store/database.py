@@ -5,8 +5,8 @@ lock for one transaction (sqlite-utils ``atomic``), so a request is stored whole
 all. A campaign's batches may leave their ``COMMIT`` (writing the pages to the WAL, ~40 % of a
 batch's write time) to a helper thread (``write(commit_behind=True)``), which runs it while the
 sender renders and sends the next batch; every other use of the writer waits for it first.
-WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so no COMMIT
-waits on a disk sync.
+WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so a COMMIT
+does not wait on their disk syncs (unless the WAL passes the writer's backstop, 16k pages).
 ``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is a page
 copy, not a replay.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import os
 import queue
 import sqlite3
@@ -28,6 +29,8 @@ from sqlite_utils import Database
 from .migrations import MIGRATIONS
 from .segments import register_functions
 
+log = logging.getLogger("moesim.store")
+
 _PRAGMAS = (
     # A new file only (an existing one keeps its size; WAL cannot change it). A send writes
     # whole ranges of the per-user indexes every run: 16 KB pages write the same bytes in a
@@ -39,11 +42,12 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA cache_size=-131072",
     "PRAGMA foreign_keys=ON",
-    # Checkpoints run on a thread of their own (``_Checkpointer``); a writer checkpoints only
-    # if that one falls this far behind.
+    # Checkpoints run on a thread of their own (``_Checkpointer``); a writer checkpoints itself
+    # only when the WAL passes this many pages (256 MB of 16 KB pages).
     f"PRAGMA wal_autocheckpoint={16 * 1024}",
-    # While a long send writes, the checkpoints lag its commits, so the WAL does not start
-    # over and grows (to the 256 MB above at most); it is cut back to 64 MB when it does.
+    # While a long send writes, the background checkpoints lag its commits and the WAL does
+    # not start over, so it grows, usually to that backstop (further if a reader holds an old
+    # snapshot); when it does start over, the file is cut back to 64 MB.
     f"PRAGMA journal_size_limit={64 * 1024 * 1024}",
 )
 # A checkpoint copies the WAL into the database file and, with synchronous=NORMAL, syncs
@@ -76,7 +80,11 @@ class _Checkpointer:
         self._thread.join()
 
     def _run(self, path: str) -> None:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error:  # the writer's own checkpoints (the backstop) remain
+            log.exception("the checkpointer cannot open %s", path)
+            return
         try:
             conn.execute("PRAGMA busy_timeout=5000")
             while True:
@@ -129,7 +137,9 @@ class Store:
         self._committer: ThreadPoolExecutor | None = None  # made on the first commit_behind
         self._pending: tuple[Future, int] | None = None  # a COMMIT on it, the handing thread
         self._local = threading.local()  # .lagging: see ``reads_before_own_commit``
-        self._checkpointer: _Checkpointer | None = None  # started by the first write
+        self._checkpointer: _Checkpointer | None = None  # see ``_nudge_checkpointer``
+        self._checkpointer_lock = threading.Lock()
+        self._closed = False
 
     def migrate(self) -> list[str]:
         with self._write_lock:
@@ -242,14 +252,25 @@ class Store:
         self._write_hooks.append(hook)
 
     def _written(self) -> None:
-        if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path)
-        self._checkpointer.nudge()
+        self._nudge_checkpointer()
         for hook in self._write_hooks:
             hook()
 
+    def _nudge_checkpointer(self) -> None:
+        """After a write lands (any thread, outside the write lock): one checkpointer per
+        open store, started by the first write."""
+        with self._checkpointer_lock:
+            if self._closed:
+                return
+            if self._checkpointer is None:
+                try:
+                    self._checkpointer = _Checkpointer(self.path)
+                except RuntimeError:  # no new threads (interpreter shutdown): the backstop
+                    return
+            self._checkpointer.nudge()
+
     def checkpoint_landed(self, timeout_s: float = 10.0) -> bool:
-        """Wait until the checkpointer has run after the last write (tests)."""
+        """Wait until a checkpoint attempt has finished since the last write (tests)."""
         checkpointer = self._checkpointer
         if checkpointer is None:
             return True
@@ -318,9 +339,11 @@ class Store:
                 self._pending = None
             if self._committer is not None:
                 self._committer.shutdown()
-            if self._checkpointer is not None:
-                self._checkpointer.close()
-                self._checkpointer = None
+            with self._checkpointer_lock:
+                self._closed = True
+                checkpointer, self._checkpointer = self._checkpointer, None
+            if checkpointer is not None:
+                checkpointer.close()
             while True:
                 try:
                     self._readers.get_nowait().close()
