@@ -26,7 +26,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
 # parsed response heads by their bytes, shared by every connection (restarted when full)
-_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None]] = {}
+_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None, bool]] = {}
 _MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
 
 
@@ -129,6 +129,17 @@ class Connection:
         """The response to ``wire``: (status, headers, body, keep_alive). ``reused``: no byte
         has come back on this socket since it was last idle, so a close now is ``Stale``.
         ``more``: further responses are expected (pipelined), so bytes past this one are theirs."""
+        buffer = self.buffer
+        span = _head_end(buffer) if buffer else None
+        if span is not None:  # the usual answer, already here whole: one slice, no reads
+            known = _PARSED_HEADS.get(buffer[:span[0]])
+            if known is not None and known[4] and not wire.close and wire.method != "HEAD":
+                end = span[1] + known[3]
+                if len(buffer) >= end:
+                    self.buffer = buffer[end:]
+                    return known[0], dict(known[1]), \
+                        buffer[span[1]:min(end, span[1] + cap)], known[2] and (
+                            more or not self.buffer)
         while True:
             status, headers, keep, length = self._read_head(deadline, reused)
             if status >= 200 or status == 101:
@@ -180,7 +191,10 @@ class Connection:
         if len(raw) <= _MAX_CACHED_HEAD:
             if len(_PARSED_HEADS) >= _MAX_PARSED_HEADS:
                 _PARSED_HEADS.clear()
-            _PARSED_HEADS[raw] = (status, dict(headers), keep, length)
+            # the last item: an answer framed by its Content-Length alone (``receive``)
+            _PARSED_HEADS[raw] = (status, dict(headers), keep, length, (
+                200 <= status and status not in _BODYLESS_STATUSES and length is not None
+                and length >= 0 and "transfer-encoding" not in headers))
         return status, headers, keep, length
 
     def _read_exact(self, size: int, deadline: float, cap: int) -> bytes:
