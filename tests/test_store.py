@@ -130,3 +130,17 @@ def test_first_writes_racing_start_one_checkpointer_and_close_stops_it(tmp_path)
     assert not os.path.exists(store.path + "-wal")  # the last connection closed it
     store._written()  # a write landing after close starts nothing
     assert _checkpointers() == before
+
+
+@pytest.mark.parametrize("count", [0, 1, 31, 32, 33, 65, 500])
+def test_bulk_insert_writes_every_row_in_order(tmp_path, count):
+    """Multi-row INSERTs (32 rows a statement, then the rest in one): every row once, in
+    order, literals in the row template included."""
+    from simulator.store import bulk
+    conn = sqlite3.connect(str(tmp_path / "b.db"))
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER)")
+    rows = [(n, f"v{n}") for n in range(count)]
+    bulk.insert(conn, "INSERT INTO t (a, b, c)", "(?, ?, 7)", rows)
+    assert conn.execute("SELECT a, b FROM t ORDER BY id").fetchall() == rows
+    assert conn.execute("SELECT count(*) FROM t WHERE c = 7").fetchone()[0] == count
+    conn.close()

@@ -7,16 +7,18 @@ import json
 from sqlite_utils import Database
 
 from ..core.record_filters import DeliveryFilter
+from . import bulk
 
-_INSERT = ("INSERT INTO deliveries (campaign_id, user_id, customer_id, outcome, reason, "
-           "http_status, request, response, elapsed_ms, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_HEAD = ("INSERT INTO deliveries (campaign_id, user_id, customer_id, outcome, reason, "
+                "http_status, request, response, elapsed_ms, ts)")
+_INSERT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _KEYS = ("id", "campaign_id", "customer_id", "outcome", "reason", "http_status", "request",
          "response", "elapsed_ms", "ts")
 
 
 def insert(db: Database, rows: list[tuple]) -> None:
-    """Rows in ``_INSERT`` column order; request and response already JSON text."""
-    db.conn.executemany(_INSERT, rows)
+    """Rows in ``_INSERT_HEAD`` column order; request and response already JSON text."""
+    bulk.insert(db.conn, _INSERT_HEAD, _INSERT_ROW, rows)
 
 
 def counts(db: Database, campaign_id: str) -> list[tuple[str, str | None, int]]:

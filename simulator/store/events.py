@@ -8,9 +8,12 @@ from typing import Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
+from . import bulk
+
 # received_at is the same for a whole batch.
-_INSERT = ("INSERT INTO events (user_id, name, ts, attrs, platform, app_version, user_time, "
-           "tz_offset, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {received_at:d})")
+_INSERT_HEAD = ("INSERT INTO events (user_id, name, ts, attrs, platform, app_version, user_time, "
+                "tz_offset, received_at)")
+_INSERT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, {received_at:d})"
 _COLUMNS = "e.id, u.customer_id, e.name, e.ts, e.attrs, e.platform, e.app_version, " \
            "e.user_time, e.tz_offset"
 
@@ -19,7 +22,11 @@ def insert(db: Database, rows: Iterable[Sequence], received_at: int) -> None:
     """``TrackedEvent.row()`` rows with the user's row id in place of the customer id. The
     ids must come from ``users.find``/``users.insert`` in the same transaction: a bulk write
     (``Store.write(ForeignKeys.TRUSTED)``) does not check them again row by row."""
-    db.conn.executemany(_INSERT.format(received_at=int(received_at)), rows)
+    row = _INSERT_ROW.format(received_at=int(received_at))
+    if isinstance(rows, list):
+        bulk.insert(db.conn, _INSERT_HEAD, row, rows)
+    else:  # a stream (the import's chunks): bound row by row as it comes
+        db.conn.executemany(f"{_INSERT_HEAD} VALUES {row}", rows)
 
 
 @contextlib.contextmanager
