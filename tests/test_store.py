@@ -144,3 +144,15 @@ def test_bulk_insert_writes_every_row_in_order(tmp_path, count):
     assert conn.execute("SELECT a, b FROM t ORDER BY id").fetchall() == rows
     assert conn.execute("SELECT count(*) FROM t WHERE c = 7").fetchone()[0] == count
     conn.close()
+
+
+def test_bulk_insert_refuses_a_row_of_the_wrong_width_and_writes_none(tmp_path):
+    """Review finding: flattening the rows would shift a short row's values into the next."""
+    from simulator.store import bulk
+    conn = sqlite3.connect(str(tmp_path / "w.db"))
+    conn.execute("CREATE TABLE t (a, b)")
+    rows = [(1, "x"), (2,), (3, "y", "extra")] + [(n, "v") for n in range(40)]
+    with pytest.raises(sqlite3.ProgrammingError, match="2 values"):
+        bulk.insert(conn, "INSERT INTO t (a, b)", "(?, ?)", rows)
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    conn.close()

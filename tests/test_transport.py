@@ -578,3 +578,11 @@ def test_repeated_heads_are_cached_but_each_result_has_its_own_headers(sink, tra
     first, second = (transport.send(get(f"{sink.url}/_sim/sink/heads")) for _ in range(2))
     first.headers["x-changed"] = "by the caller"
     assert "x-changed" not in second.headers and second.status == 200
+
+
+def test_a_timeout_of_weeks_is_waited_in_turns(sink):
+    """Review finding: ``poll`` takes milliseconds as a C int, so a timeout above ~24.8 days
+    (someone meaning "no timeout") overflowed instead of being waited."""
+    with Transport(timeout_s=3_000_000.0) as patient:
+        result = patient.send(get(f"{sink.url}/_sim/sink/x"))
+    assert (result.status, result.error) == (200, None)

@@ -19,13 +19,22 @@ def _statement(head: str, row: str, count: int) -> str:
     return f"{head} VALUES {', '.join([row] * count)}"
 
 
+@functools.lru_cache(maxsize=64)
+def _placeholders(row: str) -> int:
+    return row.count("?")
+
+
 def insert(conn: sqlite3.Connection, head: str, row: str, rows: Sequence[Sequence]) -> None:
     """``head``: ``INSERT INTO t (a, b)``; ``row``: one row's values, ``(?, ?)`` (literals
-    allowed); ``rows``: the parameters of each row, in order (rows keep their order)."""
+    allowed); ``rows``: the parameters of each row, in order (rows keep their order), each
+    exactly as many as ``row`` has placeholders (else ``sqlite3.ProgrammingError``, and
+    nothing of them is written)."""
+    width = _placeholders(row)
+    if any(len(values) != width for values in rows):
+        raise sqlite3.ProgrammingError(f"a row does not have {width} values for {row}")
     size = ROWS_PER_STATEMENT
     full = len(rows) - len(rows) % size
     if full:
-        width = len(rows[0])
         flat = [value for values in rows[:full] for value in values]
         step = size * width
         conn.executemany(_statement(head, row, size),

@@ -25,7 +25,7 @@ def insert(db: Database, rows: Iterable[Sequence], received_at: int) -> None:
     row = _INSERT_ROW.format(received_at=int(received_at))
     if isinstance(rows, list):
         bulk.insert(db.conn, _INSERT_HEAD, row, rows)
-    else:  # a stream (the import's chunks): bound row by row as it comes
+    else:  # a stream (the import's and the Data API's column chunks): bound as it comes
         db.conn.executemany(f"{_INSERT_HEAD} VALUES {row}", rows)
 
 

@@ -25,6 +25,7 @@ _READ_SIZE = 64 * 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
+_MAX_POLL_MS = 2 ** 31 - 1
 # parsed response heads by their bytes, shared by every connection (restarted when full)
 _PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None, bool]] = {}
 _MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
@@ -123,7 +124,8 @@ class Connection:
                 raise TimeoutError("timed out")
             poller = select.poll()
             poller.register(self.sock, select.POLLOUT if wait_write else select.POLLIN)
-            poller.poll(max(1, int(left * 1000 + 1)))  # ms; ready, or the deadline passed
+            # ms (a C int: a timeout of weeks waits in turns); ready, or the deadline passed
+            poller.poll(min(max(1, int(left * 1000) + 1), _MAX_POLL_MS))
 
     def receive(self, wire: Wire, deadline: float, cap: int, reused: bool, more: bool = False):
         """The response to ``wire``: (status, headers, body, keep_alive). ``reused``: no byte
