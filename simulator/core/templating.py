@@ -204,15 +204,25 @@ def is_template(source: str) -> bool:
 _NAMESPACES = frozenset({USER_ATTRIBUTE, EVENT_ATTRIBUTE, APP_FORM, CAMPAIGN_FORM})
 
 
+def _sendable(text: str) -> str:
+    """A rendering's text, unless it asks not to send (``MOE_NOT_SEND`` anywhere in it)."""
+    if NOT_SEND_MARKER in text:
+        raise NotSend(NOT_SEND_MARKER)
+    return text
+
+
+def _unknown(exc: Exception) -> PersonalizationFailed:
+    """A template error that is not a missing value: the user fails, category Unknown."""
+    return PersonalizationFailed(UNKNOWN_FAILED, f"{type(exc).__name__}: {exc}")
+
+
 class _Text(str):
     """Plain text (no template syntax): renders as itself."""
 
     __slots__ = ()
 
     def render(self, context: dict) -> str:
-        if NOT_SEND_MARKER in self:
-            raise NotSend(NOT_SEND_MARKER)
-        return str(self)
+        return _sendable(str(self))
 
 
 class _Lookups(tuple):
@@ -241,11 +251,8 @@ class _Lookups(tuple):
         except PersonalizationFailed:
             raise
         except Exception as exc:  # noqa: BLE001 - as a Jinja render's errors
-            raise PersonalizationFailed(UNKNOWN_FAILED, f"{type(exc).__name__}: {exc}") from None
-        text = "".join(out)
-        if NOT_SEND_MARKER in text:
-            raise NotSend(NOT_SEND_MARKER)
-        return text
+            raise _unknown(exc) from None
+        return _sendable("".join(out))
 
 
 class _Jinja:
@@ -262,11 +269,8 @@ class _Jinja:
         except (NotSend, PersonalizationFailed):
             raise
         except Exception as exc:  # noqa: BLE001 - any template error fails this user only
-            raise PersonalizationFailed(UNKNOWN_FAILED,
-                                        f"{type(exc).__name__}: {exc}") from None
-        if NOT_SEND_MARKER in text:
-            raise NotSend(NOT_SEND_MARKER)
-        return text
+            raise _unknown(exc) from None
+        return _sendable(text)
 
 
 class _Broken:
