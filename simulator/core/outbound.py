@@ -239,25 +239,26 @@ class ConfigRequest:
     def build(self, renderer: Renderer, context: dict) -> OutboundRequest:
         """One user's request; ``context`` is their pass-2 context (``Renderer.context``)."""
         if self._url is not None and self._headers is not None:  # only the body to render
-            body, content_type = None, None
-            if self.method != "GET":
-                text = self._body if type(self._body) is str else self._body.render(context)
-                body, content_type = _config_body(self.body_type, text)
+            body, content_type = self._render_body(context)
             return OutboundRequest(self.method, self._url, self._headers[content_type is not None],
                                    body)
         render = _renderer_for(renderer, context, self.texts)
         url = self._url if self._url is not None else self._render_url(render)
         if self._headers is None:  # rendered in the order of a whole render: headers first
             configured = self._configured_headers(render)
-        body, content_type = None, None
-        if self.method != "GET":
-            body, content_type = _config_body(self.body_type, render(self.request.get("body")
-                                                                     or ""))
+        body, content_type = self._render_body(context)
         if self._headers is not None:
             return OutboundRequest(self.method, url, self._headers[content_type is not None],
                                    body)
         return _finish(self.method, url, self._final_headers(render, configured, content_type),
                        body)
+
+
+    def _render_body(self, context: dict) -> tuple[bytes | None, str | None]:
+        if self.method == "GET":
+            return None, None
+        text = self._body if type(self._body) is str else self._body.render(context)
+        return _config_body(self.body_type, text)
 
 
 _CONTENT_TYPES = {"JSON": JSON_TYPE, "FORM": FORM_TYPE}

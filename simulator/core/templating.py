@@ -362,7 +362,7 @@ class Renderer:
                 campaign_form: Mapping[str, Any] | None = None) -> dict:
         """The names a template sees. ``user_attrs`` is keyed by storage key (``u_fn``);
         ``event`` is the trigger event's attributes (None: not an event-triggered send)."""
-        return self.with_forms(self.user_context(user_attrs, event), form_namespace(app_form),
+        return self.fill_forms(self.user_context(user_attrs, event), form_namespace(app_form),
                                campaign_form)
 
     def user_context(self, user_attrs: Mapping[str, Any] | None,
@@ -378,14 +378,6 @@ class Renderer:
             CAMPAIGN_FORM: _NO_CAMPAIGN_FORM,
         }
 
-    @staticmethod
-    def with_forms(context: dict, app_form: _Namespace,
-                   campaign_form: Mapping[str, Any] | None) -> dict:
-        """A ``user_context`` with the forms filled in (pass 2). ``app_form``: a
-        ``form_namespace``, which a send builds once for all its users."""
-        return {**context, APP_FORM: app_form,
-                CAMPAIGN_FORM: _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue)}
-
     def render(self, source: str, context: dict) -> str:
         """The rendered text; raises ``NotSend`` or ``PersonalizationFailed``."""
         return compiled(source).render(context)
@@ -393,7 +385,9 @@ class Renderer:
     @staticmethod
     def fill_forms(context: dict, app_form: _Namespace,
                    campaign_form: Mapping[str, Any] | None) -> dict:
-        """``with_forms`` in place: for a caller done with the pass-1 context."""
+        """A ``user_context`` with the forms filled in, in place (pass 2; the caller is done
+        with pass 1). ``app_form``: a ``form_namespace``, which a send builds once for all
+        its users."""
         context[APP_FORM] = app_form
         context[CAMPAIGN_FORM] = _Namespace(CAMPAIGN_FORM, campaign_form, _MissingFormValue)
         return context
