@@ -140,7 +140,7 @@ def test_bulk_insert_writes_every_row_in_order(tmp_path, count):
     conn = sqlite3.connect(str(tmp_path / "b.db"))
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER)")
     rows = [(n, f"v{n}") for n in range(count)]
-    bulk.insert(conn, "INSERT INTO t (a, b, c)", "(?, ?, 7)", rows)
+    bulk.insert(conn, "INSERT OR FAIL INTO t (a, b, c)", "(?, ?, 7)", rows)
     assert conn.execute("SELECT a, b FROM t ORDER BY id").fetchall() == rows
     assert conn.execute("SELECT count(*) FROM t WHERE c = 7").fetchone()[0] == count
     conn.close()
@@ -153,6 +153,29 @@ def test_bulk_insert_refuses_a_row_of_the_wrong_width_and_writes_none(tmp_path):
     conn.execute("CREATE TABLE t (a, b)")
     rows = [(1, "x"), (2,), (3, "y", "extra")] + [(n, "v") for n in range(40)]
     with pytest.raises(sqlite3.ProgrammingError, match="2 values"):
-        bulk.insert(conn, "INSERT INTO t (a, b)", "(?, ?)", rows)
+        bulk.insert(conn, "INSERT OR FAIL INTO t (a, b)", "(?, ?)", rows)
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     conn.close()
+
+
+def test_a_bulk_insert_is_or_fail_and_a_row_failing_mid_statement_leaves_the_batch_unstored(store):
+    """The statements are ``INSERT OR FAIL`` (no statement journal, see ``store/bulk.py``): a
+    row breaking a constraint in the middle of a 32-row statement keeps the rows before it
+    only until ``Store.write`` rolls the transaction back, so none of the batch is stored,
+    with a commit behind or not."""
+    from simulator.store import bulk, events
+    with pytest.raises(ValueError, match="INSERT OR FAIL INTO"):
+        bulk.insert(store.db.conn, "INSERT INTO events (user_id, name)", "(?, ?)", [(1, "x")])
+    rows = [(1, f"e{n}", n, "{}", None, None, None, None) for n in range(70)]
+    rows[40] = (1, None, 40, "{}", None, None, None, None)  # name is NOT NULL
+    for behind in (False, True):
+        with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+            with store.write(commit_behind=behind) as db:
+                _add_event(db, 1, "before")
+                events.insert(db, rows, 0)
+        store.settle()
+        assert _names(store) == []
+    with store.write(commit_behind=True) as db:
+        events.insert(db, rows[:40] + rows[41:], 0)
+    store.settle()
+    assert len(_names(store)) == 69
