@@ -179,3 +179,33 @@ def test_a_bulk_insert_is_or_fail_and_a_row_failing_mid_statement_leaves_the_bat
         events.insert(db, rows[:40] + rows[41:], 0)
     store.settle()
     assert len(_names(store)) == 69
+
+
+def test_audience_pages_share_flat_attributes_and_parse_nested_ones_each_time(store, monkeypatch):
+    """A periodic campaign re-reads the same users: a flat attrs object is parsed once and the
+    dict shared; one holding a list or an object is parsed afresh every page, so no reader can
+    change what another sees; the cache starts over when full."""
+    from simulator.store import users
+    monkeypatch.setattr(users, "_PARSED", {})
+    monkeypatch.setattr(users, "_PARSED_MAX", 2)
+    with store.write() as db:
+        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"A","n":1}'])
+        for row_id, attrs in ((2, '{"tags":["x"]}'), (3, '{"o":{"k":1}}'), (4, '{"s":"{[}"}')):
+            db.execute("INSERT INTO users (id, customer_id, attrs, created_at, updated_at) "
+                       "VALUES (?, ?, ?, 0, 0)", [row_id, f"u{row_id}", attrs])
+
+    def page():
+        with store.read() as db:
+            return {row_id: attrs for row_id, _, attrs in users.audience_page(db, "1", [], 0, 10)}
+    first, second = page(), page()
+    assert first == second == {1: {"name": "A", "n": 1}, 2: {"tags": ["x"]}, 3: {"o": {"k": 1}},
+                               4: {"s": "{[}"}}
+    assert first[1] is second[1]
+    assert all(first[i] is not second[i] for i in (2, 3, 4))
+    assert list(users._PARSED) == ['{"name":"A","n":1}']
+    with store.write() as db:
+        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"B"}'])
+    assert page()[1] == {"name": "B"}  # keyed by the text: a changed user is parsed again
+    with store.write() as db:
+        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"C"}'])
+    assert page()[1] == {"name": "C"} and list(users._PARSED) == ['{"name":"C"}']
