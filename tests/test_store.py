@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from simulator.store.database import Store
+from simulator.store.database import ForeignKeys, Store
 
 
 @pytest.fixture
@@ -209,3 +209,40 @@ def test_audience_pages_share_flat_attributes_and_parse_nested_ones_each_time(st
     with store.write() as db:
         db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"C"}'])
     assert page()[1] == {"name": "C"} and list(users._PARSED) == ['{"name":"C"}']
+
+
+@pytest.mark.parametrize("rows", [
+    [(1, None, None), (2, None, None)],        # two columns NULL in every row
+    [(1, None, "c"), (2, "b", None)],          # None here and there: bound as given
+    [(None, None, None)] * 40,                 # every column
+    [(n, None, f"c{n}") for n in range(70)],   # across full statements and the rest
+])
+def test_bulk_insert_writes_columns_that_are_none_in_every_row_as_null(tmp_path, rows):
+    """Such columns go in as NULL literals (binding None is slow) and read back the same."""
+    from simulator.store import bulk
+    conn = sqlite3.connect(str(tmp_path / "n.db"))
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b, c, d)")
+    bulk.insert(conn, "INSERT OR FAIL INTO t (a, b, c, d)", "(?, ?, ?, 9)", rows)
+    assert conn.execute("SELECT a, b, c FROM t ORDER BY id").fetchall() == rows
+    assert conn.execute("SELECT count(*) FROM t WHERE d = 9").fetchone()[0] == len(rows)
+    conn.close()
+
+
+def test_foreign_keys_stay_off_between_trusted_writes_and_are_checked_again_after(store):
+    """``ForeignKeys.TRUSTED`` turns SQLite's checks off and leaves them off for the next
+    trusted write (switching expires every prepared statement); a checked write, committed
+    behind or not, turns them on again first."""
+    def event_for_nobody(**write):
+        with store.write(**write) as db:
+            _add_event(db, 999, "orphan")
+        store.settle()
+
+    for _ in range(2):
+        event_for_nobody(foreign_keys=ForeignKeys.TRUSTED, commit_behind=True)
+    assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    for write in ({}, {"commit_behind": True}):
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            event_for_nobody(**write)
+        assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        event_for_nobody(foreign_keys=ForeignKeys.TRUSTED)
+    assert _names(store) == ["orphan"] * 4
