@@ -3,6 +3,7 @@ instances, event-triggered sends, lifecycle; no test waits on wall-clock time.""
 
 import copy
 
+import pytest
 import requests
 
 from .conftest import WORKSPACE
@@ -129,6 +130,53 @@ def test_restart_between_instances_fires_each_exactly_once(tmp_path, partner, au
                    .json()["requests"]) == 4
     finally:
         second.extensions["moesim"].close()
+
+
+def test_restart_in_the_middle_of_a_send_sends_the_rest_once(tmp_path, partner, auth,
+                                                            monkeypatch):
+    """Engine restart policy: the process dies after the first page of users was stored; on
+    start the job runs again and skips the users the campaign's delivery log already has."""
+    from simulator.app import create_app
+    from simulator.core.settings import Settings
+    from simulator.services import delivery, engine
+
+    class Died(BaseException):
+        pass
+
+    settings = Settings(db=str(tmp_path / "m.db"), fixtures="none", workspace_id=WORKSPACE,
+                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z")
+    app = create_app(settings)
+    client = app.test_client()
+    for cid in ("a", "b", "c"):
+        _user(client, auth, cid)
+    ids = _connected_app(client, partner)
+    campaign_id = client.post("/api/campaigns", json=_campaign(*ids)).json["campaign_id"]
+    monkeypatch.setattr(delivery, "BATCH", 1)
+    record, pages = delivery.record, []
+
+    def dies_after_the_first_page(ctx, rows, *args):
+        if pages:
+            raise Died()
+        pages.append(rows)
+        record(ctx, rows, *args)
+    monkeypatch.setattr(delivery, "record", dies_after_the_first_page)
+    try:
+        with pytest.raises(Died):
+            client.post("/_sim/clock/advance", json={"seconds": 1})
+    finally:
+        app.extensions["moesim"].close()
+    monkeypatch.setattr(delivery, "record", record)
+    again = create_app(settings)  # recovers the job left running
+    try:
+        client = again.test_client()
+        _advance(client, seconds=60)
+        # b was on the wire when the process died and not recorded: it goes again
+        assert sorted(_sent_to(partner)) == ["+91a", "+91b", "+91b", "+91c"]
+        deliveries = client.get(f"/_sim/deliveries?campaign_id={campaign_id}").json["deliveries"]
+        assert sorted(d["customer_id"] for d in deliveries) == ["a", "b", "c"]
+        assert engine.recover(again.extensions["moesim"]) == 0
+    finally:
+        again.extensions["moesim"].close()
 
 
 def _triggered(ids, trigger, **overrides):

@@ -274,11 +274,14 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
     room = None if limit is None else max(0, limit["limit"] - keeper.sent_against_limit(now))
     with ctx.store.read() as db:
         pacer = gates.Pacer(ctx, campaign, _audience_size(db, campaign, where, params), now_ms)
+        # a run that starts over (a restart, a later per-user send time) skips the users the
+        # campaign reached; a first run pages by id, so its own rows are behind each page
+        skip = campaign["id"] if deliveries.any_for(db, campaign["id"]) else None
     after = 0
     while True:
         # the page before is still being committed: its rows concern other users
         with ctx.store.reads_before_own_commit(), ctx.store.read() as db:
-            batch = users.audience_page(db, where, params, after, BATCH, campaign["id"])
+            batch = users.audience_page(db, where, params, after, BATCH, skip)
         if not batch:
             break
         after = batch[-1][0]

@@ -21,6 +21,12 @@ def insert(db: Database, rows: list[tuple]) -> None:
     bulk.insert(db.conn, _INSERT_HEAD, _INSERT_ROW, rows)
 
 
+def any_for(db: Database, campaign_id: str) -> bool:
+    """Whether the campaign has reached anyone yet."""
+    return db.execute("SELECT 1 FROM deliveries WHERE campaign_id = ? LIMIT 1",
+                      [campaign_id]).fetchone() is not None
+
+
 def counts(db: Database, campaign_id: str) -> list[tuple[str, str | None, int]]:
     """``(outcome, reason, count)`` for a campaign."""
     return db.execute("SELECT outcome, reason, count(*) FROM deliveries WHERE campaign_id = ? "
