@@ -462,6 +462,15 @@ def test_https_with_certificate_verification(certificate):
         sink.stop()
 
 
+def test_only_an_https_connection_loads_the_default_ca_certificates(sink):
+    """Loading them takes tens of milliseconds: a transport that sends over http never does."""
+    with Transport() as transport:
+        assert transport.send(get(f"{sink.url}/_sim/sink/x")).status == 200
+        assert transport._tls is None
+        transport.send(get(sink.url.replace("http://", "https://") + "/_sim/sink/x"))
+        assert isinstance(transport._tls, ssl.SSLContext)
+
+
 def test_https_to_a_plain_http_port_is_a_connection_error(sink, transport):
     result = transport.send(get(sink.url.replace("http://", "https://") + "/_sim/sink/x"))
     assert (result.status, result.error) == (None, CONNECTION_ERROR)

@@ -66,7 +66,9 @@ class Connection:
 
     __slots__ = ("buffer", "reused", "sock")
 
-    def __init__(self, origin: tuple[str, str, int], tls: ssl.SSLContext, deadline: float):
+    def __init__(self, origin: tuple[str, str, int], tls: ssl.SSLContext | None,
+                 deadline: float):
+        """``tls``: for an https origin."""
         scheme, host, port = origin
         sock = socket.create_connection((host, port), timeout=_remaining(deadline))
         try:

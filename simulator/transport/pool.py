@@ -64,7 +64,7 @@ class Transport:
         self.timeout_s, self.concurrency, self.pipeline = timeout_s, concurrency, pipeline
         self.retries, self.retry_wait_s = retries, retry_wait_s
         self._sleep, self._cap = sleep, max_body_bytes
-        self._tls = ssl_context or ssl.create_default_context()
+        self._tls = ssl_context  # the default one is made at the first https connection
         self._lock = threading.Lock()
         self._pools: list[Pool] = []  # every connection pool made, for close()
         self._idle_pools: list[Pool] = []  # pools lent to callers between their calls
@@ -124,6 +124,15 @@ class Transport:
                 for connection in connections:
                     connection.close()
             pool.clear()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Loading the system's CA certificates takes ~0.2 s: only a transport that opens an
+        https connection pays for it."""
+        if self._tls is None:
+            with self._lock:
+                if self._tls is None:
+                    self._tls = ssl.create_default_context()
+        return self._tls
 
     def _borrow(self) -> Pool:
         if self._closed:
@@ -192,7 +201,8 @@ class Transport:
         reused, error = connection is not None, None
         try:
             if connection is None:
-                connection = Connection(origin, self._tls, deadline)
+                connection = Connection(origin, self._tls_context() if origin[0] == "https"
+                                        else None, deadline)
             connection.write(b"".join([w.head + w.body for _, w in run]) if len(run) > 1
                              else run[0][1].head + run[0][1].body, deadline)
         except Exception as exc:  # noqa: BLE001 - classified when the run is read
