@@ -9,8 +9,8 @@ from sqlite_utils import Database
 from ..core.record_filters import DeliveryFilter
 from . import bulk
 
-_INSERT_HEAD = ("INSERT OR FAIL INTO deliveries (campaign_id, user_id, customer_id, outcome, reason, "
-                "http_status, request, response, elapsed_ms, ts)")
+_INSERT_HEAD = ("INSERT OR FAIL INTO deliveries (campaign_id, user_id, customer_id, outcome, "
+                "reason, http_status, request, response, elapsed_ms, ts)")
 _INSERT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _KEYS = ("id", "campaign_id", "customer_id", "outcome", "reason", "http_status", "request",
          "response", "elapsed_ms", "ts")

@@ -11,8 +11,8 @@ from sqlite_utils import Database
 from . import bulk
 
 # received_at is the same for a whole batch.
-_INSERT_HEAD = ("INSERT OR FAIL INTO events (user_id, name, ts, attrs, platform, app_version, user_time, "
-                "tz_offset, received_at)")
+_INSERT_HEAD = ("INSERT OR FAIL INTO events (user_id, name, ts, attrs, platform, app_version, "
+                "user_time, tz_offset, received_at)")
 _INSERT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, {received_at:d})"
 _COLUMNS = "e.id, u.customer_id, e.name, e.ts, e.attrs, e.platform, e.app_version, " \
            "e.user_time, e.tz_offset"

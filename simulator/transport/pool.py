@@ -126,8 +126,8 @@ class Transport:
             pool.clear()
 
     def _tls_context(self) -> ssl.SSLContext:
-        """Loading the system's CA certificates takes ~0.2 s: only a transport that opens an
-        https connection pays for it."""
+        """Loading the system's CA certificates takes tens of milliseconds (36 ms here): only a
+        transport that opens an https connection pays for it."""
         if self._tls is None:
             with self._lock:
                 if self._tls is None:
