@@ -82,6 +82,8 @@ class Gatekeeper:
         limit = controls.get("limit_send_config") or {}
         self.limit = limit if limit.get("enabled") else None
         self.fc_on = bool(self.fc.get("enabled")) and not controls.get("ignore_frequency_capping")
+        self.ccg_on = bool((self.body.get("control_group_details") or {})
+                           .get("is_campaign_control_group_enabled"))
         self.duplicates: set[int] = set()
         self._facts: dict[str, tuple[str, list, bool]] = {}
 
@@ -97,6 +99,8 @@ class Gatekeeper:
         ``(row id, customer id, attrs, ...)``; gates 1-5 of §5.6 (the audience limit and DND
         are the caller's, who knows the run). ``draws``: each user's campaign-control-group
         draw (a batch of triggers), else the run's."""
+        if not (self.duplicates or self.gcg_on or self.limit or self.fc_on or self.ccg_on):
+            return list(batch), [], []  # no gate applies: the usual send
         removed: dict[int, str] = {}
         events: list[tuple] = []
         ids = [entry[0] for entry in batch]
