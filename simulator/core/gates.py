@@ -290,13 +290,17 @@ def global_control_group_applies(config: dict | None, body: dict) -> bool:
     return wanted is not False or not config.get("allow_campaign_opt_out", False)
 
 
+def campaign_control_group_enabled(body: dict) -> bool:
+    return bool((body.get("control_group_details") or {})
+                .get("is_campaign_control_group_enabled"))
+
+
 def in_campaign_control_group(body: dict, seed: int, campaign_id: str, draw: Any,
                               customer_id: str) -> bool:
     """spec §5.5 (S19): not sticky, re-drawn per instance or trigger (``draw``)."""
-    details = body.get("control_group_details") or {}
-    if not details.get("is_campaign_control_group_enabled"):
+    if not campaign_control_group_enabled(body):
         return False
-    percentage = details.get("campaign_control_group_percentage", 0)
+    percentage = body["control_group_details"].get("campaign_control_group_percentage", 0)
     return unit_draw("ccg", seed, campaign_id, draw, customer_id) * 100 < percentage
 
 

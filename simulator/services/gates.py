@@ -82,8 +82,7 @@ class Gatekeeper:
         limit = controls.get("limit_send_config") or {}
         self.limit = limit if limit.get("enabled") else None
         self.fc_on = bool(self.fc.get("enabled")) and not controls.get("ignore_frequency_capping")
-        self.ccg_on = bool((self.body.get("control_group_details") or {})
-                           .get("is_campaign_control_group_enabled"))
+        self.ccg_on = gates.campaign_control_group_enabled(self.body)
         self.duplicates: set[int] = set()
         self._facts: dict[str, tuple[str, list, bool]] = {}
 
