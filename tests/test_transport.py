@@ -4,6 +4,7 @@ scripted raw server for the response shapes the sink never produces."""
 import http.client
 import itertools
 import json
+import pickle
 import shutil
 import socket
 import ssl
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from simulator.core import jsontext
 from simulator.core.clock import VirtualClock
 from simulator.core.http import CONNECTION_ERROR, INVALID_URL, TIMEOUT, OutboundRequest
 from simulator.sinkserver import make_server
@@ -583,10 +585,20 @@ def test_pipelining_is_off_by_default_and_refuses_a_depth_below_one():
         Transport(pipeline=0)
 
 
-def test_repeated_heads_are_cached_but_each_result_has_its_own_headers(sink, transport):
+def test_repeated_heads_share_one_read_only_headers_mapping(sink, transport):
+    """Identical response heads are parsed once and their results share the headers (no copy
+    per response), so a caller cannot change them for the others."""
     first, second = (transport.send(get(f"{sink.url}/_sim/sink/heads")) for _ in range(2))
-    first.headers["x-changed"] = "by the caller"
-    assert "x-changed" not in second.headers and second.status == 200
+    assert second.status == 200 and second.headers is first.headers
+    assert second.headers["content-type"].startswith("application/json")
+    for change in (lambda h: h.__setitem__("x-changed", "1"), lambda h: h.pop("content-type"),
+                   lambda h: h.update(x=1), lambda h: h.clear(), lambda h: h.__delitem__("date"),
+                   lambda h: h.setdefault("x", "1"), lambda h: h.popitem()):
+        with pytest.raises(TypeError, match="read-only"):
+            change(first.headers)
+    assert dict(second.headers) == dict(first.headers) and "x-changed" not in first.headers
+    assert pickle.loads(pickle.dumps(first.headers)) == first.headers
+    assert json.loads(jsontext.dumps(first.headers)) == dict(first.headers)
 
 
 def test_a_timeout_of_weeks_is_waited_in_turns(sink):

@@ -12,6 +12,22 @@ CONNECTION_ERROR = "connection_error"
 INVALID_URL = "invalid_url"
 
 
+class Headers(dict):
+    """A response's headers, names lower-cased. Read-only: the transport hands one object to
+    every response with the same head (no copy per response), so a change would reach them all."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("response headers are read-only (identical heads share them)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = \
+        _read_only
+
+    def __reduce__(self):
+        return Headers, (dict(self),)
+
+
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, which
 # cost ~0.5 us per object on the send path (one request and one result per user). Treat both
 # as immutable all the same.
@@ -29,7 +45,7 @@ class HttpResult:
     ``CONNECTION_ERROR``, ``INVALID_URL``) and ``detail`` gives the message."""
 
     status: int | None
-    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+    headers: dict[str, str] = field(default_factory=dict)  # from a response: ``Headers``
     body: bytes = b""
     elapsed_ms: float = 0.0
     error: str | None = None

@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 
+from ..core.http import Headers
 from .wire import Wire
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -26,8 +27,9 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _BODYLESS_STATUSES = (204, 304)
 _MAX_POLL_MS = 2 ** 31 - 1
-# parsed response heads by their bytes, shared by every connection (restarted when full)
-_PARSED_HEADS: dict[bytes, tuple[int, dict[str, str], bool, int | None, bool]] = {}
+# parsed response heads by their bytes, shared by every connection (restarted when full); each
+# response with that head gets the same read-only ``Headers``
+_PARSED_HEADS: dict[bytes, tuple[int, Headers, bool, int | None, bool]] = {}
 _MAX_PARSED_HEADS, _MAX_CACHED_HEAD = 1024, 4096
 
 
@@ -141,7 +143,7 @@ class Connection:
                 end = span[1] + known[3]
                 if len(buffer) >= end:
                     self.buffer = buffer[end:]
-                    return known[0], dict(known[1]), \
+                    return known[0], known[1], \
                         buffer[span[1]:min(end, span[1] + cap)], known[2] and (
                             more or not self.buffer)
         while True:
@@ -189,14 +191,14 @@ class Connection:
         raw = buffer[:span[0]]
         known = _PARSED_HEADS.get(raw)
         if known is not None:  # a server answers the same head again and again
-            return known[0], dict(known[1]), known[2], known[3]
+            return known[0], known[1], known[2], known[3]
         status, headers, keep = _parse_head(raw)
         length = _content_length(headers)
         if len(raw) <= _MAX_CACHED_HEAD:
             if len(_PARSED_HEADS) >= _MAX_PARSED_HEADS:
                 _PARSED_HEADS.clear()
             # the last item: an answer framed by its Content-Length alone (``receive``)
-            _PARSED_HEADS[raw] = (status, dict(headers), keep, length, (
+            _PARSED_HEADS[raw] = (status, headers, keep, length, (
                 200 <= status and status not in _BODYLESS_STATUSES and length is not None
                 and length >= 0 and "transfer-encoding" not in headers))
         return status, headers, keep, length
@@ -269,7 +271,7 @@ def _content_length(headers: dict[str, str]) -> int | None:
     return int(length) if _DIGITS.fullmatch(length) else -1
 
 
-def _parse_head(raw: bytes) -> tuple[int, dict[str, str], bool]:
+def _parse_head(raw: bytes) -> tuple[int, Headers, bool]:
     """A response head (status line and header lines): (status, headers, keep-alive)."""
     lines = raw.decode("latin-1").split("\n")
     version, _, rest = lines[0].rstrip("\r").partition(" ")
@@ -292,4 +294,4 @@ def _parse_head(raw: bytes) -> tuple[int, dict[str, str], bool]:
     connection = headers.get("connection", "").lower()
     keep = ("keep-alive" in connection if version == "HTTP/1.0"
             else "close" not in connection)
-    return int(code), headers, keep
+    return int(code), Headers(headers), keep
