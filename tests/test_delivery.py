@@ -35,3 +35,51 @@ def test_each_delivery_logs_its_own_responses_headers_in_the_order_they_came():
     logged = [list(json.loads(row[7])["headers"].items()) for row in rows]
     assert logged == [[("a", "1"), ("b", "2")]] * 2 + [[("b", "2"), ("a", "1")]]
     assert [row[3] for row in rows] == ["sent"] * 3
+
+
+def _plan(**changes):
+    request = {"method": "POST", "url": "http://partner.test/", "body_type": "JSON",
+               "body": '{"to": "{{CampaignCreationForm[\'to\']}}"}'}
+    responses = [{"actions": [{"type": "CREATE_EVENT", "config": {
+        "event": {"name": "Sent"}, "attributes": [{"key": "to", "value": "{{UserAttribute.to}}"}]}}]}]
+    parts = {"request": request, "auth": None, "responses": responses,
+             "app_form": {"key": "k1"}, "campaign_values": {"to": "{{UserAttribute['to']}}"},
+             "secrets": ("k1",), **changes}
+    return delivery.Plan({"id": "c1"}, "CONNECTED_APP", **parts)
+
+
+def test_a_send_signature_covers_every_input_of_a_request_and_refuses_the_clock():
+    """What a reused request (``delivery._BUILT``) depends on: the same inputs give the same
+    signature; another connection value (an OAuth token), secret or field value another one;
+    any template with a filter (which may read the clock), none."""
+    signature = delivery._signature(_plan())
+    assert signature is not None and delivery._signature(_plan()) is signature
+    assert len({signature, delivery._signature(_plan(app_form={"key": "k2"})),
+                delivery._signature(_plan(secrets=("k2",))),
+                delivery._signature(_plan(campaign_values={"to": "{{UserAttribute.phone}}"}))}
+               ) == 4
+    clock = "{{'2026-12-01'|days}}"
+    assert delivery._signature(_plan(campaign_values={"to": clock})) is None
+    responses = _plan().responses
+    responses[0]["actions"][0]["config"]["attributes"][0]["value"] = clock
+    assert delivery._signature(_plan(responses=responses)) is None
+    assert delivery._signature(_plan(request={**_plan().request, "url": "http://p.test/{{x|e}}"})
+                               ) is None
+
+
+def test_reused_requests_are_kept_up_to_a_bound(monkeypatch):
+    """At most ``_MAX_BUILT`` requests are kept; past it the store starts over."""
+    monkeypatch.setattr(delivery, "_BUILT", {})
+    monkeypatch.setattr(delivery, "_MAX_BUILT", 2)
+    plan = _plan()
+    plan.signature = delivery._signature(plan)
+    plan.config_request = delivery.outbound.ConfigRequest(plan.request, None, {})
+    plan.app_namespace = templating.form_namespace(plan.app_form)
+    plan.campaign_templates = [(k, templating.compiled(v)) for k, v in plan.campaign_values.items()]
+    plan.standard, plan.standard_json = {}, "{}"
+    users = [(n, f"u{n}", {"to": f"+{n}"}) for n in (1, 2, 3)]
+    answers = _Answers([HttpResult(200, {}, b"ok")] * 3)
+    for _ in range(2):
+        rows, _ = delivery.send_batch(plan, templating.Renderer(NOW), answers, users, NOW, 0)
+        assert [json.loads(json.loads(row[6])["body"])["to"] for row in rows] == ["+1", "+2", "+3"]
+        assert len(delivery._BUILT) <= 2

@@ -2,12 +2,13 @@
 instances, event-triggered sends, lifecycle; no test waits on wall-clock time."""
 
 import copy
+import json
 
 import pytest
 import requests
 
 from .conftest import WORKSPACE
-from .test_campaigns import _campaign, _connected_app
+from .test_campaigns import SECRET, _campaign, _connected_app
 
 
 def _user(client, auth, cid, **attributes):
@@ -177,6 +178,61 @@ def test_restart_in_the_middle_of_a_send_sends_the_rest_once(tmp_path, partner, 
         assert engine.recover(again.extensions["moesim"]) == 0
     finally:
         again.extensions["moesim"].close()
+
+
+def _daily(ids, message):
+    body = _campaign(*ids, campaign_delivery_type="PERIODIC", scheduling_details={
+        "delivery_type": "AT_FIXED_TIME", "start_time": "2026-11-23T09:00:00",
+        "periodic_details": {"sending_frequency": "DAILY", "repeat_frequency": 1}})
+    body["campaign_content"]["content"]["connected_app"]["inputs"]["message"] = message
+    return body
+
+
+def test_periodic_instances_build_a_users_request_again_only_when_it_changed(
+        client, auth, partner, monkeypatch):
+    """Instances reuse the request built for a user whose attributes did not change
+    (decisions.md, Sending); a changed user gets their new values in the next instance, and
+    the reused requests are logged masked like any other."""
+    from simulator.services import delivery
+
+    monkeypatch.setattr(delivery, "_BUILT", {})
+    build, built = delivery._build, []
+
+    def counted(plan, renderer, attrs, event):
+        built.append(attrs.get("u_fn") or attrs.get("first_name"))
+        return build(plan, renderer, attrs, event)
+    monkeypatch.setattr(delivery, "_build", counted)
+    _user(client, auth, "a")
+    _user(client, auth, "b")
+    ids = _connected_app(client, partner)
+    client.post("/api/campaigns", json=_daily(ids, "Hi {{UserAttribute['First Name']}}"))
+    _advance(client, to="2026-11-24T10:00:00Z")  # instances 1 and 2
+    assert len(built) == 2  # once per user, not per instance
+    _user(client, auth, "a", first_name="Ann")
+    _advance(client, to="2026-11-25T10:00:00Z")
+    assert len(built) == 3  # a again, with the new name
+    texts = [r["json"]["text"] for r in
+             requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]]
+    assert [sorted(texts[i:i + 2]) for i in (0, 2, 4)] == [["Hi A", "Hi B"]] * 2 + [
+        ["Hi Ann", "Hi B"]]  # per instance: requests in flight together arrive in any order
+    deliveries = client.get("/_sim/deliveries").json["deliveries"]
+    assert len(deliveries) == 6 and all(d["status"] == "sent" for d in deliveries)
+    logged = [json.dumps(d) for d in deliveries]
+    assert not any(SECRET in text for text in logged)
+    assert len({json.dumps(d["request"]["headers"]) for d in deliveries}) == 1
+
+
+def test_periodic_instances_render_a_template_that_reads_the_clock_at_their_own_time(
+        client, auth, partner):
+    """A filter that reads now (``days``, spec §2.4) makes each instance build its requests
+    anew: no request is reused from an instance at another time."""
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    client.post("/api/campaigns", json=_daily(ids, "{{'2026-12-01'|days}} days left"))
+    _advance(client, to="2026-11-25T10:00:00Z")
+    texts = [r["json"]["text"] for r in
+             requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]]
+    assert texts == ["8 days left", "7 days left", "6 days left"]
 
 
 def _triggered(ids, trigger, **overrides):

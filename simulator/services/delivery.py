@@ -59,6 +59,9 @@ class Plan:
     oauth: outbound.ConnectorOAuth | None = None
     token: str | None = None
     refresh: Callable[[], str | None] | None = None
+    # what every user's request is built from, when nothing else goes in (``_signature``):
+    # requests built before for this signature are used again (``_BUILT``)
+    signature: str | None = None
 
     def renew_token(self) -> bool:
         """A reattempt code came back: fetch a new token (False when that failed)."""
@@ -100,6 +103,7 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
                              if k in secret_keys and v not in (None, "")) + ((token,) if token else ())
         standard.update({"App name": str(version["app_id"]), "Integration type": version["name"],
                          "Campaign Channel": "Connected Apps"})
+        plan.signature = _signature(plan)
     else:
         plan.content = content
         plan.oauth = outbound.connector_oauth(content["connector"])
@@ -107,6 +111,57 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
     plan.standard = standard
     plan.standard_json = jsontext.dumps(standard)
     return plan
+
+
+def _signature(plan: Plan) -> str | None:
+    """A Connected App send's request, auth, responses, connection values (the token too),
+    secrets and campaign field values as one text, when they are all a user's request and
+    pass-2 context depend on: every template in them is plain text or value lookups, so no
+    filter reads the clock. None otherwise."""
+    parts = [plan.request, plan.auth, plan.responses, plan.app_form, plan.campaign_values,
+             plan.secrets]
+    if not all(templating.lookups_only(text) for text in _texts(parts)):
+        return None
+    try:
+        signature = jsontext.dumps(parts)
+    except (TypeError, ValueError):
+        return None
+    if len(_SIGNATURES) >= _MAX_SIGNATURES:
+        _SIGNATURES.clear()
+    return _SIGNATURES.setdefault(signature, signature)  # one object: keys compare by identity
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+class _Built:
+    """A user's request and pass-2 context as ``_build`` made them from ``attrs``, and the
+    request as logged, once asked for."""
+
+    __slots__ = ("attrs", "context", "record", "request")
+
+    def __init__(self, attrs: dict, request: OutboundRequest, context: dict | None):
+        self.attrs, self.request, self.context, self.record = attrs, request, context, None
+
+
+# Requests built before, by (user row id, send signature): a periodic campaign's instances,
+# and campaigns with the same content and connection, build a user's request once while the
+# user's attributes stay the same. An entry counts only for the very attributes object it was
+# built from: ``users.audience_page`` shares the parsed attributes of an unchanged user (and
+# only reads them), and a changed user's are a new object. At most _MAX_BUILT entries; the
+# store starts over when full.
+_BUILT: dict[tuple[int, str], _Built] = {}
+_MAX_BUILT = 20_000
+_SIGNATURES: dict[str, str] = {}
+_MAX_SIGNATURES = 256
 
 
 def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
@@ -360,16 +415,23 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     triggering event's attributes. Requests are built as the transport asks for them, so the
     first ones are on the wire while the rest are rendered. The rows: users who failed before
     sending, then the others, each in batch order."""
-    # (row id, customer id, attrs, event, (request, pass-2 context)) of users sent to
-    ready: list[tuple[int, str, dict, dict | None, tuple]] = []
+    # (row id, customer id, attrs, event, built) of users sent to
+    ready: list[tuple[int, str, dict, dict | None, _Built]] = []
     rows: list[tuple] = []  # failed before sending
     campaign_id = plan.campaign["id"]
+    signature = plan.signature
 
     def requests() -> Iterator[OutboundRequest]:
         for row_id, cid, attrs, *trigger in batch:
             event = trigger[0] if trigger else None
+            key = (row_id, signature) if signature is not None and event is None else None
+            built = _BUILT.get(key) if key is not None else None
+            if built is not None and built.attrs is attrs:
+                ready.append((row_id, cid, attrs, event, built))
+                yield built.request
+                continue
             try:
-                built = _build(plan, renderer, attrs, event)
+                built = _Built(attrs, *_build(plan, renderer, attrs, event))
             except templating.NotSend as stop:
                 rows.append((campaign_id, row_id, cid, "failed", f"not_send:{stop.reason}",
                              None, None, None, None, now_ms))
@@ -384,8 +446,12 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                              json.dumps({"detail": _mask(problem.detail, plan.secrets)}), None,
                              now_ms))
                 continue
+            if key is not None:
+                if len(_BUILT) >= _MAX_BUILT:
+                    _BUILT.clear()
+                _BUILT[key] = built
             ready.append((row_id, cid, attrs, event, built))
-            yield built[0]
+            yield built.request
 
     sent: list[tuple] = []
     event_rows: list = []
@@ -399,7 +465,7 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     masked: dict[tuple, str] = {}
     last: HttpResult | None = None
     for index, result in enumerate(results):  # the ith result answers ready[i]
-        row_id, cid, attrs, event, (request, context) = ready[index]
+        row_id, cid, attrs, event, built = ready[index]
         if last is None or not _same_response(result, last):
             key = (result.status, result.body, result.error, result.detail,
                    tuple(result.headers.items()))
@@ -410,12 +476,14 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                     result.status, templating.compiled)
                 known = seen[key] = (actions, _response_record(result, plan.secrets))
             last = result
-        outcome, render_failed = _judge(plan, context, result, known[0])
+        outcome, render_failed = _judge(plan, built.context, result, known[0])
         ok = outcome.sent and not outcome.failed
         reason = None if ok else (render_failed or _reason(result))
+        record = built.record
+        if record is None:
+            record = built.record = _request_record(built.request, plan.secrets, masked)
         sent.append((campaign_id, row_id, cid, "sent" if ok else "failed", reason,
-                     result.status, _request_record(request, plan.secrets, masked), known[1],
-                     round(result.elapsed_ms, 2), now_ms))
+                     result.status, record, known[1], round(result.elapsed_ms, 2), now_ms))
         for made in outcome.events:
             event_rows.append((row_id, made.name, now_ms,
                                _event_attributes(plan, made.attributes), None, None, None, None))
@@ -454,9 +522,10 @@ def _reattempt(plan: Plan, renderer, transport: Transport, ready: list, results:
     if not again or not plan.renew_token():
         return ready, results
     ready, results = list(ready), list(results)
-    retried = [(*ready[i][:4], _build(plan, renderer, ready[i][2], ready[i][3])) for i in again]
+    retried = [(*ready[i][:4], _Built(ready[i][2], *_build(plan, renderer, ready[i][2],
+                                                           ready[i][3]))) for i in again]
     for i, entry, result in zip(again, retried,
-                                transport.send_all(entry[4][0] for entry in retried)):
+                                transport.send_all(entry[4].request for entry in retried)):
         ready[i], results[i] = entry, result
     return ready, results
 
