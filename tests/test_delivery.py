@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from simulator.core import templating
 from simulator.core.http import HttpResult
 from simulator.services import delivery
@@ -67,10 +69,19 @@ def test_a_send_signature_covers_every_input_of_a_request_and_refuses_the_clock(
                                ) is None
 
 
-def test_reused_requests_are_kept_up_to_a_bound(monkeypatch):
-    """At most ``_MAX_BUILT`` requests are kept; past it the store starts over."""
-    monkeypatch.setattr(delivery, "_BUILT", {})
-    monkeypatch.setattr(delivery, "_MAX_BUILT", 2)
+def test_a_send_signature_tells_infinities_and_nan_apart():
+    """Review finding: orjson writes inf, -inf and NaN all as null, so campaigns differing only
+    in such a number field value shared a signature, and one's requests went for the other's."""
+    signatures = {delivery._signature(_plan(campaign_values={"to": "x", "amount": value}))
+                  for value in (float("inf"), float("-inf"), float("nan"), None)}
+    assert len(signatures) == 4 and None not in signatures
+
+
+@pytest.mark.parametrize("bound", [{"max_entries": 2}, {"max_bytes": 2 * 1024 + 100}])
+def test_reused_requests_are_kept_up_to_a_count_and_a_size(monkeypatch, bound):
+    """At most so many requests, and so many bytes, are kept; past either the store starts
+    over (review finding: 20,000 requests of 12 KB bodies held ~540 MB)."""
+    monkeypatch.setattr(delivery, "_BUILT", delivery._Kept(**bound))
     plan = _plan()
     plan.signature = delivery._signature(plan)
     plan.config_request = delivery.outbound.ConfigRequest(plan.request, None, {})
@@ -82,4 +93,4 @@ def test_reused_requests_are_kept_up_to_a_bound(monkeypatch):
     for _ in range(2):
         rows, _ = delivery.send_batch(plan, templating.Renderer(NOW), answers, users, NOW, 0)
         assert [json.loads(json.loads(row[6])["body"])["to"] for row in rows] == ["+1", "+2", "+3"]
-        assert len(delivery._BUILT) <= 2
+        assert len(delivery._BUILT.entries) <= 2

@@ -195,7 +195,7 @@ def test_periodic_instances_build_a_users_request_again_only_when_it_changed(
     the reused requests are logged masked like any other."""
     from simulator.services import delivery
 
-    monkeypatch.setattr(delivery, "_BUILT", {})
+    monkeypatch.setattr(delivery, "_BUILT", delivery._Kept())
     build, built = delivery._build, []
 
     def counted(plan, renderer, attrs, event):

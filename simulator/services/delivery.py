@@ -122,8 +122,8 @@ def _signature(plan: Plan) -> str | None:
              plan.secrets]
     if not all(templating.lookups_only(text) for text in _texts(parts)):
         return None
-    try:
-        signature = jsontext.dumps(parts)
+    try:  # the stdlib's JSON: orjson writes inf, -inf and NaN alike, as null
+        signature = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):
         return None
     if len(_SIGNATURES) >= _MAX_SIGNATURES:
@@ -152,14 +152,29 @@ class _Built:
         self.attrs, self.request, self.context, self.record = attrs, request, context, None
 
 
-# Requests built before, by (user row id, send signature): a periodic campaign's instances,
-# and campaigns with the same content and connection, build a user's request once while the
-# user's attributes stay the same. An entry counts only for the very attributes object it was
-# built from: ``users.audience_page`` shares the parsed attributes of an unchanged user (and
-# only reads them), and a changed user's are a new object. At most _MAX_BUILT entries; the
-# store starts over when full.
-_BUILT: dict[tuple[int, str], _Built] = {}
-_MAX_BUILT = 20_000
+class _Kept:
+    """Requests built before, by (user row id, send signature): a periodic campaign's
+    instances, and campaigns with the same content and connection, build a user's request once
+    while the user's attributes stay the same. An entry counts only for the very attributes
+    object it was built from: ``users.audience_page`` shares the parsed attributes of an
+    unchanged user (and only reads them), and a changed user's are a new object. At most
+    ``max_entries`` entries and about ``max_bytes`` (an entry: its body three times, as body,
+    logged copy and rendered field values, and ~1 KB of objects); it starts over when full."""
+
+    def __init__(self, max_entries: int = 20_000, max_bytes: int = 64 << 20):
+        self.entries: dict[tuple[int, str], _Built] = {}
+        self.max_entries, self.max_bytes, self.bytes = max_entries, max_bytes, 0
+
+    def keep(self, key: tuple[int, str], built: _Built) -> None:
+        size = 1024 + 3 * len(built.request.body or b"")
+        if len(self.entries) >= self.max_entries or self.bytes + size > self.max_bytes:
+            self.entries.clear()
+            self.bytes = 0
+        self.entries[key] = built
+        self.bytes += size
+
+
+_BUILT = _Kept()
 _SIGNATURES: dict[str, str] = {}
 _MAX_SIGNATURES = 256
 
@@ -419,13 +434,13 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     ready: list[tuple[int, str, dict, dict | None, _Built]] = []
     rows: list[tuple] = []  # failed before sending
     campaign_id = plan.campaign["id"]
-    signature = plan.signature
+    signature, kept = plan.signature, _BUILT
 
     def requests() -> Iterator[OutboundRequest]:
         for row_id, cid, attrs, *trigger in batch:
             event = trigger[0] if trigger else None
             key = (row_id, signature) if signature is not None and event is None else None
-            built = _BUILT.get(key) if key is not None else None
+            built = kept.entries.get(key) if key is not None else None
             if built is not None and built.attrs is attrs:
                 ready.append((row_id, cid, attrs, event, built))
                 yield built.request
@@ -447,9 +462,7 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
                              now_ms))
                 continue
             if key is not None:
-                if len(_BUILT) >= _MAX_BUILT:
-                    _BUILT.clear()
-                _BUILT[key] = built
+                kept.keep(key, built)
             ready.append((row_id, cid, attrs, event, built))
             yield built.request
 
