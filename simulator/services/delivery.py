@@ -118,17 +118,15 @@ def _signature(plan: Plan) -> str | None:
     secrets and campaign field values as one text, when they are all a user's request and
     pass-2 context depend on: every template in them is plain text or value lookups, so no
     filter reads the clock. None otherwise."""
-    parts = [plan.request, plan.auth, plan.responses, plan.app_form, plan.campaign_values,
-             plan.secrets]
-    if not all(templating.lookups_only(text) for text in _texts(parts)):
+    templates = [plan.request, plan.auth, plan.responses, plan.campaign_values]
+    if not all(templating.lookups_only(text) for text in _texts(templates)):
         return None
     try:  # the stdlib's JSON: orjson writes inf, -inf and NaN alike, as null
-        signature = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+        signature = json.dumps([*templates, plan.app_form, plan.secrets], separators=(",", ":"),
+                               ensure_ascii=False)
     except (TypeError, ValueError):
         return None
-    if len(_SIGNATURES) >= _MAX_SIGNATURES:
-        _SIGNATURES.clear()
-    return _SIGNATURES.setdefault(signature, signature)  # one object: keys compare by identity
+    return _BUILT.signature(signature)
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -164,6 +162,13 @@ class _Kept:
     def __init__(self, max_entries: int = 20_000, max_bytes: int = 64 << 20):
         self.entries: dict[tuple[int, str], _Built] = {}
         self.max_entries, self.max_bytes, self.bytes = max_entries, max_bytes, 0
+        self._signatures: dict[str, str] = {}
+
+    def signature(self, text: str) -> str:
+        """One object per signature text, so that the entries' keys compare by identity."""
+        if len(self._signatures) >= 256:
+            self._signatures.clear()
+        return self._signatures.setdefault(text, text)
 
     def keep(self, key: tuple[int, str], built: _Built) -> None:
         size = 1024 + 3 * len(built.request.body or b"")
@@ -175,8 +180,6 @@ class _Kept:
 
 
 _BUILT = _Kept()
-_SIGNATURES: dict[str, str] = {}
-_MAX_SIGNATURES = 256
 
 
 def _build(plan: Plan, renderer: templating.Renderer, attrs: dict,
