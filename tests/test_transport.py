@@ -607,3 +607,73 @@ def test_a_timeout_of_weeks_is_waited_in_turns(sink):
     with Transport(timeout_s=3_000_000.0) as patient:
         result = patient.send(get(f"{sink.url}/_sim/sink/x"))
     assert (result.status, result.error) == (200, None)
+
+
+class AllAtOnce(RawServer):
+    """Reads the requests of each step of ``script`` (``(count, reply)``), then writes its
+    reply bytes in one go, so a pipelined client finds all the responses in one read."""
+
+    def __init__(self, script: list[tuple[int, bytes]]):
+        self.script = list(script)
+        super().__init__()
+        self.url += "/"
+
+    def serving(self) -> bool:
+        return bool(self.script)
+
+    def handle(self, sock: socket.socket) -> None:
+        buffer = b""
+        while self.script:
+            count, reply = self.script[0]
+            for _ in range(count):
+                request, buffer = read_request(sock, buffer)
+                if request is None:
+                    return
+            self.script.pop(0)
+            sock.sendall(reply)
+
+
+def ok(body: bytes, head_only: bool = False) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + (
+        b"" if head_only else body)
+
+
+def test_identical_pipelined_responses_read_together_share_one_result():
+    """A partner's usual answer to a run of alike requests is the same bytes each time: the
+    responses after one read whole off the buffer are recognised by comparing their bytes,
+    and share its (read-only) result. A different one between them, or a HEAD request,
+    still gets its own."""
+    a, b = ok(b'{"ok": 1}'), ok(b'{"ok": 2}')
+    server = AllAtOnce([(8, a + a + a + b + a + ok(b'{"ok": 1}', head_only=True) + a + a),
+                        (1, a)])
+    try:
+        with Transport(concurrency=1, pipeline=8) as transport:
+            requests = [post(server.url, n) for n in range(8)]
+            requests[5] = OutboundRequest("HEAD", server.url)
+            results = list(transport.send_all(requests))
+            after = transport.send(post(server.url, 8))
+    finally:
+        server.close()
+    assert [(r.status, r.body) for r in results] == [
+        (200, b'{"ok": 1}')] * 3 + [(200, b'{"ok": 2}'), (200, b'{"ok": 1}'), (200, b""),
+                                    (200, b'{"ok": 1}'), (200, b'{"ok": 1}')]
+    assert results[1] is results[2] and results[6] is results[7]
+    assert results[3] is not results[4] and results[4] is not results[6]
+    assert (after.status, after.body) == (200, b'{"ok": 1}')
+    assert server.connections == 1  # kept alive throughout
+
+
+def test_identical_responses_past_the_requests_sent_are_not_taken_as_answers():
+    """Bytes after the last expected response make the connection unsafe to reuse, however
+    alike they are: the results are the requests' own, and the next send connects again."""
+    a = ok(b'{"ok": 1}')
+    server = AllAtOnce([(2, a + a + a), (1, a)])
+    try:
+        with Transport(concurrency=1, pipeline=2) as transport:
+            results = list(transport.send_all(post(server.url, n) for n in range(2)))
+            after = transport.send(post(server.url, 2))
+    finally:
+        server.close()
+    assert [(r.status, r.body) for r in results] == [(200, b'{"ok": 1}')] * 2
+    assert (after.status, after.body) == (200, b'{"ok": 1}')
+    assert server.connections == 2

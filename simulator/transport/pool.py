@@ -216,16 +216,24 @@ class Transport:
         try:
             if flight.error is not None:
                 raise flight.error
-            for index, wire in run:
+            while done < len(run):
+                index, wire = run[done]
                 # a close before any byte of a response: not read, so sent again
                 status, headers, body, keep = connection.receive(
                     wire, flight.deadline, self._cap, flight.reused or done > 0,
                     done < len(run) - 1)
-                results[index] = HttpResult(status, headers, body,
-                                            (time.perf_counter() - started) * 1000)
+                result = results[index] = HttpResult(status, headers, body,
+                                                     (time.perf_counter() - started) * 1000)
                 done += 1
                 if not keep:
                     break
+                # the same bytes again for the next ones, read at the same moment: the same
+                # result (results are never changed)
+                if done < len(run) and (count := connection.again(run[done:])):
+                    for index, _ in run[done:done + count]:
+                        results[index] = result
+                    done += count
+                    keep = done < len(run) or not connection.buffer
         except Stale:  # closed before answering the rest: they go again
             connection.close()
             return items[done:]
