@@ -94,3 +94,41 @@ def test_reused_requests_are_kept_up_to_a_count_and_a_size(monkeypatch, bound):
         rows, _ = delivery.send_batch(plan, templating.Renderer(NOW), answers, users, NOW, 0)
         assert [json.loads(json.loads(row[6])["body"])["to"] for row in rows] == ["+1", "+2", "+3"]
         assert len(delivery._BUILT.entries) <= 2
+
+
+def test_a_kept_users_judging_is_used_again_only_for_the_same_matched_entries(monkeypatch):
+    """A kept request keeps its last judging of the response (decisions.md, Sending), and
+    uses it again only for the very same actions: those of the same signature, matched
+    response entries and status (``_Kept.actions``). Two answers with one status that match
+    different entries (spec §2.6) create each entry's own event."""
+    monkeypatch.setattr(delivery, "_BUILT", delivery._Kept())
+
+    def entry(state: str, event: str) -> dict:
+        return {"evaluation_criteria": {"filter_operator": "and", "filters": [
+            {"name": "response_body", "data_type": "object", "filter_operator": "and",
+             "filters": [{"name": "state", "data_type": "string", "operator": "is",
+                          "value": state}]}]},
+            "actions": [{"type": "CREATE_EVENT", "config": {
+                "event": {"name": event},
+                "attributes": [{"key": "to", "value": "{{UserAttribute.to}}"}]}}]}
+
+    plan = _plan(responses=[entry("ok", "Delivered"), entry("queued", "Queued")])
+    plan.signature = delivery._signature(plan)
+    plan.config_request = delivery.outbound.ConfigRequest(plan.request, None, {})
+    plan.app_namespace = templating.form_namespace(plan.app_form)
+    plan.campaign_templates = [(k, templating.compiled(v)) for k, v in plan.campaign_values.items()]
+    plan.standard, plan.standard_json = {}, "{}"
+    users = [(n, f"u{n}", {"to": f"+{n}"}) for n in (1, 2)]
+    sent = []
+    for state in ("ok", "queued", "ok"):
+        answers = _Answers([HttpResult(200, {}, json.dumps({"state": state}).encode())] * 2)
+        _, (events, _) = delivery.send_batch(plan, templating.Renderer(NOW), answers, users,
+                                             NOW, 0)
+        sent.append([(row[1], json.loads(row[3])) for row in events])
+    assert sent == [[("Delivered", {"to": "+1"}), ("Delivered", {"to": "+2"})],
+                    [("Queued", {"to": "+1"}), ("Queued", {"to": "+2"})],
+                    [("Delivered", {"to": "+1"}), ("Delivered", {"to": "+2"})]]
+    actions = {id(built.judged[0]) for built in delivery._BUILT.entries.values()}
+    assert len(actions) == 1  # the third batch's judging is the first's actions again
+    assert delivery._BUILT.actions(plan.signature, plan.responses, [0], 200) is \
+        next(iter(delivery._BUILT.entries.values())).judged[0]

@@ -222,6 +222,35 @@ def test_periodic_instances_build_a_users_request_again_only_when_it_changed(
     assert len({json.dumps(d["request"]["headers"]) for d in deliveries}) == 1
 
 
+def test_periodic_instances_judge_a_kept_users_response_by_what_came_back_each_time(
+        client, auth, partner):
+    """A kept request's judging of the response (spec §2.6 actions) is used again only for
+    the same matched response entries and status (decisions.md, Sending): the instance the
+    partner answered 503 records Failed and the Failed event, the next one Sent again; each
+    event carries its own instance's standard attributes."""
+    _user(client, auth, "a")
+    ids = _connected_app(client, partner)
+    campaign_id = client.post("/api/campaigns", json=_daily(ids, "Hi")).json["campaign_id"]
+    _advance(client, to="2026-11-23T10:00:00Z")
+    requests.put(f"{partner}/_sim/sinks/acme",
+                 json={"fail_next": {"count": 1, "status": 503}}, timeout=5)
+    _advance(client, to="2026-11-24T10:00:00Z")
+    _advance(client, to="2026-11-26T10:00:00Z")
+    instances = [i["campaign_id"] for i in
+                 client.get(f"/api/campaigns/{campaign_id}/stats").json["instances"]]
+    assert len(instances) == 4
+    events = client.get("/api/users/a/events").json
+    assert [(e["name"], e["attributes"].get("Receiver"), e["attributes"]["Campaign Id"])
+            for e in events] == [
+        ("Connected App Campaign Sent", "+91a", instances[0]),
+        ("Connected App Campaign Failed", None, instances[1]),
+        ("Connected App Campaign Sent", "+91a", instances[2]),
+        ("Connected App Campaign Sent", "+91a", instances[3])]
+    deliveries = client.get("/_sim/deliveries").json["deliveries"]
+    assert [(d["status"], d["http_status"]) for d in deliveries] == [
+        ("sent", 200), ("failed", 503), ("sent", 200), ("sent", 200)]
+
+
 def test_periodic_instances_render_a_template_that_reads_the_clock_at_their_own_time(
         client, auth, partner):
     """A filter that reads now (``days``, spec §2.4) makes each instance build its requests

@@ -55,6 +55,8 @@ class Plan:
     # (key, compiled template) of the campaign values when all are text, else None
     campaign_templates: list | None = None
     standard_json: str = "{}"  # ``standard`` as JSON text
+    standard_tail: str = "}"  # ``standard_json`` after its opening brace, after a comma
+    standard_keys: frozenset = frozenset()
     # Connector campaigns with authorization settings (spec §6.6)
     oauth: outbound.ConnectorOAuth | None = None
     token: str | None = None
@@ -110,6 +112,8 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
         standard["Campaign Channel"] = "Connector"
     plan.standard = standard
     plan.standard_json = jsontext.dumps(standard)
+    plan.standard_tail = f",{plan.standard_json[1:]}"
+    plan.standard_keys = frozenset(standard)
     return plan
 
 
@@ -141,13 +145,19 @@ def _texts(value: Any) -> Iterator[str]:
 
 
 class _Built:
-    """A user's request and pass-2 context as ``_build`` made them from ``attrs``, and the
-    request as logged, once asked for."""
+    """A user's request and pass-2 context as ``_build`` made them from ``attrs``, the request
+    as logged, once asked for, and the last judging of the user's response: ``(actions,
+    outcome, render failure, created events' attributes as JSON text but the closing brace)``.
+    The context and the actions are all ``_judge`` reads (Connected Apps), and they are
+    interned by what makes them (``_Kept.actions``), so a kept request's judging stands for
+    the same actions in any later batch or instance."""
 
-    __slots__ = ("attrs", "context", "record", "request")
+    __slots__ = ("attrs", "context", "judged", "record", "request")
 
     def __init__(self, attrs: dict, request: OutboundRequest, context: dict | None):
         self.attrs, self.request, self.context, self.record = attrs, request, context, None
+        self.judged: tuple[evaluation.Actions | None, evaluation.Outcome, str | None,
+                           list[str]] | None = None
 
 
 class _Kept:
@@ -163,12 +173,27 @@ class _Kept:
         self.entries: dict[tuple[int, str], _Built] = {}
         self.max_entries, self.max_bytes, self.bytes = max_entries, max_bytes, 0
         self._signatures: dict[str, str] = {}
+        self._actions: dict[tuple, evaluation.Actions] = {}
 
     def signature(self, text: str) -> str:
         """One object per signature text, so that the entries' keys compare by identity."""
         if len(self._signatures) >= 256:
             self._signatures.clear()
         return self._signatures.setdefault(text, text)
+
+    def actions(self, signature: str, responses: list, matched: list[int], status: int | None
+                ) -> evaluation.Actions:
+        """One ``Actions`` per signature, matched entries and status (all they are made of),
+        so that a kept user's judged outcome is used again for the same actions in any batch
+        or instance."""
+        key = (signature, tuple(matched), status)
+        actions = self._actions.get(key)
+        if actions is None:
+            if len(self._actions) >= 1024:
+                self._actions.clear()
+            actions = self._actions[key] = evaluation.Actions(responses, matched, status,
+                                                              templating.compiled)
+        return actions
 
     def keep(self, key: tuple[int, str], built: _Built) -> None:
         size = 1024 + 3 * len(built.request.body or b"")
@@ -482,27 +507,32 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     last: HttpResult | None = None
     for index, result in enumerate(results):  # the ith result answers ready[i]
         row_id, cid, attrs, event, built = ready[index]
-        if last is None or not _same_response(result, last):
-            key = (result.status, result.body, result.error, result.detail,
-                   tuple(result.headers.items()))
-            known = seen.get(key)
-            if known is None:
-                actions = None if plan.channel != rules.CONNECTED_APP else evaluation.Actions(
-                    plan.responses, evaluation.matching(plan.responses, result, now=now),
-                    result.status, templating.compiled)
-                known = seen[key] = (actions, _response_record(result, plan.secrets))
-            last = result
-        outcome, render_failed = _judge(plan, built.context, result, known[0])
+        if result is not last:  # the transport gives responses read together one result
+            if last is None or not _same_response(result, last):
+                key = (result.status, result.body, result.error, result.detail,
+                       tuple(result.headers.items()))
+                known = seen.get(key)
+                if known is None:
+                    known = seen[key] = (_actions(plan, result, now),
+                                         _response_record(result, plan.secrets))
+            last, elapsed = result, round(result.elapsed_ms, 2)
+        actions, judged = known[0], built.judged
+        if actions is None or judged is None or judged[0] is not actions:
+            outcome, render_failed = _judge(plan, built.context, result, actions)
+            judged = built.judged = (actions, outcome, render_failed, [
+                jsontext.dumps(made.attributes)[:-1] for made in outcome.events])
+        _, outcome, render_failed, heads = judged
         ok = outcome.sent and not outcome.failed
         reason = None if ok else (render_failed or _reason(result))
         record = built.record
         if record is None:
             record = built.record = _request_record(built.request, plan.secrets, masked)
         sent.append((campaign_id, row_id, cid, "sent" if ok else "failed", reason,
-                     result.status, record, known[1], round(result.elapsed_ms, 2), now_ms))
-        for made in outcome.events:
+                     result.status, record, known[1], elapsed, now_ms))
+        for made, head in zip(outcome.events, heads):
             event_rows.append((row_id, made.name, now_ms,
-                               _event_attributes(plan, made.attributes), None, None, None, None))
+                               _event_attributes(plan, made.attributes, head),
+                               None, None, None, None))
             if made.name not in catalogued:
                 catalogued.add(made.name)
                 _catalogue(catalogue, made.name, plan.standard)
@@ -510,14 +540,26 @@ def send_batch(plan: Plan, renderer, transport: Transport, batch: list, now, now
     return rows + sent, (event_rows, catalogue)
 
 
-def _event_attributes(plan: Plan, attributes: dict) -> str:
+def _actions(plan: Plan, result: HttpResult, now) -> evaluation.Actions | None:
+    """What the response's matching entries do (Connected Apps). Matching may read the clock;
+    what the entries do then depends on which matched and the status alone."""
+    if plan.channel != rules.CONNECTED_APP:
+        return None
+    matched = evaluation.matching(plan.responses, result, now=now)
+    if plan.signature is None:
+        return evaluation.Actions(plan.responses, matched, result.status, templating.compiled)
+    return _BUILT.actions(plan.signature, plan.responses, matched, result.status)
+
+
+def _event_attributes(plan: Plan, attributes: dict, head: str) -> str:
     """JSON text of a response-created event's attributes followed by the standard campaign
-    attributes (which win), as ``{**attributes, **plan.standard}`` would print."""
+    attributes (which win), as ``{**attributes, **plan.standard}`` would print. ``head``: the
+    attributes' JSON text but its closing brace."""
     if not attributes:
         return plan.standard_json
-    if not plan.standard or attributes.keys() & plan.standard.keys():
+    if not plan.standard_keys or not plan.standard_keys.isdisjoint(attributes):
         return jsontext.dumps({**attributes, **plan.standard})
-    return f"{jsontext.dumps(attributes)[:-1]},{plan.standard_json[1:]}"
+    return head + plan.standard_tail
 
 
 def _catalogue(catalogue: dict, name: str, attributes: dict, overridden=()) -> None:
