@@ -77,7 +77,7 @@ def test_a_send_signature_tells_infinities_and_nan_apart():
     assert len(signatures) == 4 and None not in signatures
 
 
-@pytest.mark.parametrize("bound", [{"max_entries": 2}, {"max_bytes": 2 * 1024 + 100}])
+@pytest.mark.parametrize("bound", [{"max_entries": 2}, {"max_bytes": 2 * 1600 + 100}])
 def test_reused_requests_are_kept_up_to_a_count_and_a_size(monkeypatch, bound):
     """At most so many requests, and so many bytes, are kept; past either the store starts
     over (review finding: 20,000 requests of 12 KB bodies held ~540 MB)."""

@@ -677,3 +677,20 @@ def test_identical_responses_past_the_requests_sent_are_not_taken_as_answers():
     assert [(r.status, r.body) for r in results] == [(200, b'{"ok": 1}')] * 2
     assert (after.status, after.body) == (200, b'{"ok": 1}')
     assert server.connections == 2
+
+
+def test_a_request_sent_again_goes_out_as_the_bytes_made_at_its_first_send(sink, transport):
+    """A kept request (a periodic campaign's unchanged user) is written out once: its bytes
+    stay on it (``OutboundRequest.wire``), which is not part of its value and not copied."""
+    import dataclasses
+
+    request = post(f"{sink.url}/_sim/sink/again", 1)
+    assert transport.send(request).status == 200
+    wire = request.wire
+    assert wire is not None and wire.data.endswith(b"\r\n\r\n" + request.body)
+    assert transport.send(request).status == 200 and request.wire is wire
+    assert [r["json"] for r in sink.records("again")] == [{"n": 1}] * 2
+    assert request == post(f"{sink.url}/_sim/sink/again", 1)
+    changed = dataclasses.replace(request, body=b'{"n": 2}')
+    assert changed.wire is None and transport.send(changed).status == 200
+    assert [r["json"] for r in sink.records("again")] == [{"n": 1}] * 2 + [{"n": 2}]

@@ -5,6 +5,7 @@ came back. Built by ``outbound`` (core), sent by ``simulator.transport``, judged
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Outcome kinds of an exchange that produced no HTTP response.
 TIMEOUT = "timeout"
@@ -37,6 +38,9 @@ class OutboundRequest:
     url: str                                   # absolute, query string included
     headers: tuple[tuple[str, str], ...] = ()  # in order; names as rendered
     body: bytes | None = None
+    # the transport's bytes for it, made at its first send (``transport.wire.to_wire``); not
+    # part of its value, and not copied by ``dataclasses.replace``
+    wire: Any = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -166,8 +166,9 @@ class _Kept:
     while the user's attributes stay the same. An entry counts only for the very attributes
     object it was built from: ``users.audience_page`` shares the parsed attributes of an
     unchanged user (and only reads them), and a changed user's are a new object. At most
-    ``max_entries`` entries and about ``max_bytes`` (an entry: its body three times, as body,
-    logged copy and rendered field values, and ~1 KB of objects); it starts over when full."""
+    ``max_entries`` entries and about ``max_bytes`` (an entry: its body four times, as body,
+    bytes on the wire, logged copy and rendered field values, and ~1.5 KB of objects); it
+    starts over when full."""
 
     def __init__(self, max_entries: int = 20_000, max_bytes: int = 64 << 20):
         self.entries: dict[tuple[int, str], _Built] = {}
@@ -196,7 +197,7 @@ class _Kept:
         return actions
 
     def keep(self, key: tuple[int, str], built: _Built) -> None:
-        size = 1024 + 3 * len(built.request.body or b"")
+        size = 1536 + 4 * len(built.request.body or b"")
         if len(self.entries) >= self.max_entries or self.bytes + size > self.max_bytes:
             self.entries.clear()
             self.bytes = 0

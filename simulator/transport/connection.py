@@ -93,7 +93,7 @@ class Connection:
     def exchange(self, wire: Wire, deadline: float, cap: int):
         """(status, headers, body, keep_alive); ``Stale`` if a reused socket was dead."""
         reused = self.reused
-        self.write(wire.head + wire.body, deadline)
+        self.write(wire.data, deadline)
         return self.receive(wire, deadline, cap, reused)
 
     def write(self, data: bytes, deadline: float) -> None:

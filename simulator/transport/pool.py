@@ -188,7 +188,7 @@ class Transport:
         request that closes the connection) on a kept-alive or new connection."""
         run, size = [], 0
         for index, wire in items:
-            size += len(wire.head) + len(wire.body)
+            size += len(wire.data)
             if run and size > PIPELINE_BYTES:
                 break
             run.append((index, wire))
@@ -203,8 +203,8 @@ class Transport:
             if connection is None:
                 connection = Connection(origin, self._tls_context() if origin[0] == "https"
                                         else None, deadline)
-            connection.write(b"".join([w.head + w.body for _, w in run]) if len(run) > 1
-                             else run[0][1].head + run[0][1].body, deadline)
+            connection.write(b"".join([w.data for _, w in run]) if len(run) > 1
+                             else run[0][1].data, deadline)
         except Exception as exc:  # noqa: BLE001 - classified when the run is read
             error = exc
         return _Run(origin, items, run, connection, reused, started, deadline, error)

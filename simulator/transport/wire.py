@@ -39,11 +39,10 @@ class Origin:
 
 @dataclass(slots=True)  # not frozen, as OutboundRequest (core/http.py)
 class Wire:
-    """A request ready to write: where to, and the bytes."""
+    """A request ready to write: where to, and the bytes (head and body)."""
 
     origin: tuple[str, str, int]
-    head: bytes
-    body: bytes
+    data: bytes
     method: str
     close: bool  # the caller asked for "Connection: close"
 
@@ -79,7 +78,12 @@ def _parse_origin(text: str) -> Origin:
 def to_wire(request: OutboundRequest, origins: dict[str, Origin],
             heads: dict[tuple, tuple] | None = None) -> Wire:
     """``heads``: the caller's cache of request heads by (method, url, headers); a campaign
-    sends the same head to every user, only the body (and its length) differs."""
+    sends the same head to every user, only the body (and its length) differs. The wire is
+    kept on the request (``OutboundRequest.wire``): a request sent again (a periodic
+    campaign's unchanged user, a retry) is not written out again."""
+    wire = request.wire
+    if wire is not None:
+        return wire
     key = (request.method, request.url, request.headers)
     try:
         known = heads.get(key) if heads is not None else None
@@ -94,8 +98,13 @@ def to_wire(request: OutboundRequest, origins: dict[str, Origin],
     origin, head, has_length, close = known
     body = request.body
     if has_length or body is not None:
-        head += b"Content-Length: %d\r\n" % len(body or b"")
-    return Wire(origin, head + b"\r\n", body or b"", request.method, close)
+        head += b"Content-Length: %d\r\n\r\n" % len(body or b"")
+        if body:
+            head += body
+    else:
+        head += b"\r\n"
+    wire = request.wire = Wire(origin, head, request.method, close)
+    return wire
 
 
 def _head(request: OutboundRequest, origins: dict[str, Origin]) -> tuple:
