@@ -132,3 +132,27 @@ def test_a_kept_users_judging_is_used_again_only_for_the_same_matched_entries(mo
     assert len(actions) == 1  # the third batch's judging is the first's actions again
     assert delivery._BUILT.actions(plan.signature, plan.responses, [0], 200) is \
         next(iter(delivery._BUILT.entries.values())).judged[0]
+
+
+def test_a_kept_users_fallback_outcome_follows_each_status(monkeypatch):
+    """No entry matches (the fallback, spec §2.6): 200 is Sent, 503 Failed, for the same
+    (empty) matched entries; the status in the actions' interning key tells them apart
+    (review finding)."""
+    monkeypatch.setattr(delivery, "_BUILT", delivery._Kept())
+    never = {"evaluation_criteria": {"filter_operator": "and", "filters": [
+        {"name": "response_body", "data_type": "object", "filter_operator": "and",
+         "filters": [{"name": "state", "data_type": "string", "operator": "is",
+                      "value": "never"}]}]}, "actions": []}
+    plan = _plan(responses=[never])
+    plan.signature = delivery._signature(plan)
+    plan.config_request = delivery.outbound.ConfigRequest(plan.request, None, {})
+    plan.app_namespace = templating.form_namespace(plan.app_form)
+    plan.campaign_templates = [(k, templating.compiled(v)) for k, v in plan.campaign_values.items()]
+    plan.standard, plan.standard_json = {}, "{}"
+    users = [(1, "u1", {"to": "+1"})]
+    outcomes = []
+    for status in (200, 503, 200):
+        rows, _ = delivery.send_batch(plan, templating.Renderer(NOW),
+                                      _Answers([HttpResult(status, {}, b"{}")]), users, NOW, 0)
+        outcomes.append((rows[0][3], rows[0][4]))
+    assert outcomes == [("sent", None), ("failed", "http:503"), ("sent", None)]

@@ -665,18 +665,58 @@ def test_identical_pipelined_responses_read_together_share_one_result():
 
 def test_identical_responses_past_the_requests_sent_are_not_taken_as_answers():
     """Bytes after the last expected response make the connection unsafe to reuse, however
-    alike they are: the results are the requests' own, and the next send connects again."""
+    alike they are: the results are the requests' own, and the next send connects again. (A
+    run of three: the first response of a flight is read the slow way, so the third is the
+    one ``Connection.again`` answers; review finding.)"""
     a = ok(b'{"ok": 1}')
-    server = AllAtOnce([(2, a + a + a), (1, a)])
+    server = AllAtOnce([(3, a + a + a + a), (1, ok(b'{"ok": 2}'))])
     try:
-        with Transport(concurrency=1, pipeline=2) as transport:
-            results = list(transport.send_all(post(server.url, n) for n in range(2)))
-            after = transport.send(post(server.url, 2))
+        with Transport(concurrency=1, pipeline=3) as transport:
+            results = list(transport.send_all(post(server.url, n) for n in range(3)))
+            after = transport.send(post(server.url, 3))
     finally:
         server.close()
-    assert [(r.status, r.body) for r in results] == [(200, b'{"ok": 1}')] * 2
-    assert (after.status, after.body) == (200, b'{"ok": 1}')
+    assert [(r.status, r.body) for r in results] == [(200, b'{"ok": 1}')] * 3
+    assert results[1] is results[2]
+    assert (after.status, after.body) == (200, b'{"ok": 2}')
     assert server.connections == 2
+
+
+def test_a_request_that_closes_the_connection_is_answered_the_usual_way():
+    """``Connection: close`` ends a run and the connection after its answer, even when its
+    answer is the same bytes as the one before (review finding)."""
+    a = ok(b'{"ok": 1}')
+    server = AllAtOnce([(3, a + a + a), (1, ok(b'{"ok": 2}'))])
+    try:
+        with Transport(concurrency=1, pipeline=3) as transport:
+            requests = [post(server.url, n) for n in range(2)] + [OutboundRequest(
+                "POST", server.url, (("Connection", "close"),), b'{"n": 2}')]
+            results = list(transport.send_all(requests))
+            after = transport.send(post(server.url, 3))
+    finally:
+        server.close()
+    assert [r.body for r in results] == [b'{"ok": 1}'] * 3
+    assert (after.status, after.body) == (200, b'{"ok": 2}')
+    assert server.connections == 2
+
+
+def test_a_head_request_is_never_answered_by_the_bytes_of_a_response_with_a_body():
+    """A HEAD answer has no body. Here the GET answer's body is the first bytes of its own
+    head, so the HEAD answer followed by the next one starts with the GET answer's very bytes:
+    only the method tells them apart."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+    a = head + head[:10]
+    server = AllAtOnce([(4, a + a + head + a), (1, a)])
+    try:
+        with Transport(concurrency=1, pipeline=4) as transport:
+            requests = [post(server.url, n) for n in range(4)]
+            requests[2] = OutboundRequest("HEAD", server.url)
+            results = list(transport.send_all(requests))
+            after = transport.send(post(server.url, 4))
+    finally:
+        server.close()
+    assert [r.body for r in results] == [head[:10], head[:10], b"", head[:10]]
+    assert after.body == head[:10] and server.connections == 1
 
 
 def test_a_request_sent_again_goes_out_as_the_bytes_made_at_its_first_send(sink, transport):

@@ -64,7 +64,8 @@ def _remaining(deadline: float) -> float:
 
 
 class Connection:
-    """One socket to one origin; ``exchange`` writes a request and reads its response."""
+    """One socket to one origin: ``write`` puts requests' bytes on it, ``receive`` reads the
+    response to each in turn (``again``: the same bytes answering the next ones)."""
 
     __slots__ = ("buffer", "previous", "reused", "sock")
 
@@ -89,12 +90,6 @@ class Connection:
 
     def close(self) -> None:
         self.sock.close()
-
-    def exchange(self, wire: Wire, deadline: float, cap: int):
-        """(status, headers, body, keep_alive); ``Stale`` if a reused socket was dead."""
-        reused = self.reused
-        self.write(wire.data, deadline)
-        return self.receive(wire, deadline, cap, reused)
 
     def write(self, data: bytes, deadline: float) -> None:
         """Write request bytes; ``Stale`` if a reused socket turned out closed."""
@@ -189,7 +184,7 @@ class Connection:
             at += end
             count += 1
         if count:
-            self.buffer, self.previous = buffer[at:], (whole, end)
+            self.buffer = buffer[at:]
         return count
 
     def _recv(self, deadline: float) -> bytes:
