@@ -633,6 +633,20 @@ class AllAtOnce(RawServer):
             sock.sendall(reply)
 
 
+def one_flight(script: list[tuple[int, bytes]], make_requests):
+    """``make_requests(url)`` sent as one pipelined flight to an ``AllAtOnce`` server, then one
+    more request: (the flight's results, the one after, the connections the server took)."""
+    server = AllAtOnce(script)
+    try:
+        requests = make_requests(server.url)
+        with Transport(concurrency=1, pipeline=len(requests)) as transport:
+            results = list(transport.send_all(requests))
+            after = transport.send(post(server.url, len(requests)))
+    finally:
+        server.close()
+    return results, after, server.connections
+
+
 def ok(body: bytes, head_only: bool = False) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + (
         b"" if head_only else body)
@@ -644,23 +658,16 @@ def test_identical_pipelined_responses_read_together_share_one_result():
     and share its (read-only) result. A different one between them, or a HEAD request,
     still gets its own."""
     a, b = ok(b'{"ok": 1}'), ok(b'{"ok": 2}')
-    server = AllAtOnce([(8, a + a + a + b + a + ok(b'{"ok": 1}', head_only=True) + a + a),
-                        (1, a)])
-    try:
-        with Transport(concurrency=1, pipeline=8) as transport:
-            requests = [post(server.url, n) for n in range(8)]
-            requests[5] = OutboundRequest("HEAD", server.url)
-            results = list(transport.send_all(requests))
-            after = transport.send(post(server.url, 8))
-    finally:
-        server.close()
+    results, after, connections = one_flight(
+        [(8, a + a + a + b + a + ok(b'{"ok": 1}', head_only=True) + a + a), (1, a)],
+        lambda url: [OutboundRequest("HEAD", url) if n == 5 else post(url, n) for n in range(8)])
     assert [(r.status, r.body) for r in results] == [
         (200, b'{"ok": 1}')] * 3 + [(200, b'{"ok": 2}'), (200, b'{"ok": 1}'), (200, b""),
                                     (200, b'{"ok": 1}'), (200, b'{"ok": 1}')]
     assert results[1] is results[2] and results[6] is results[7]
     assert results[3] is not results[4] and results[4] is not results[6]
     assert (after.status, after.body) == (200, b'{"ok": 1}')
-    assert server.connections == 1  # kept alive throughout
+    assert connections == 1  # kept alive throughout
 
 
 def test_identical_responses_past_the_requests_sent_are_not_taken_as_answers():
@@ -669,35 +676,25 @@ def test_identical_responses_past_the_requests_sent_are_not_taken_as_answers():
     run of three: the first response of a flight is read the slow way, so the third is the
     one ``Connection.again`` answers; review finding.)"""
     a = ok(b'{"ok": 1}')
-    server = AllAtOnce([(3, a + a + a + a), (1, ok(b'{"ok": 2}'))])
-    try:
-        with Transport(concurrency=1, pipeline=3) as transport:
-            results = list(transport.send_all(post(server.url, n) for n in range(3)))
-            after = transport.send(post(server.url, 3))
-    finally:
-        server.close()
+    results, after, connections = one_flight(
+        [(3, a + a + a + a), (1, ok(b'{"ok": 2}'))], lambda url: [post(url, n) for n in range(3)])
     assert [(r.status, r.body) for r in results] == [(200, b'{"ok": 1}')] * 3
     assert results[1] is results[2]
     assert (after.status, after.body) == (200, b'{"ok": 2}')
-    assert server.connections == 2
+    assert connections == 2
 
 
 def test_a_request_that_closes_the_connection_is_answered_the_usual_way():
     """``Connection: close`` ends a run and the connection after its answer, even when its
     answer is the same bytes as the one before (review finding)."""
     a = ok(b'{"ok": 1}')
-    server = AllAtOnce([(3, a + a + a), (1, ok(b'{"ok": 2}'))])
-    try:
-        with Transport(concurrency=1, pipeline=3) as transport:
-            requests = [post(server.url, n) for n in range(2)] + [OutboundRequest(
-                "POST", server.url, (("Connection", "close"),), b'{"n": 2}')]
-            results = list(transport.send_all(requests))
-            after = transport.send(post(server.url, 3))
-    finally:
-        server.close()
+    results, after, connections = one_flight(
+        [(3, a + a + a), (1, ok(b'{"ok": 2}'))],
+        lambda url: [post(url, 0), post(url, 1), OutboundRequest(
+            "POST", url, (("Connection", "close"),), b'{"n": 2}')])
     assert [r.body for r in results] == [b'{"ok": 1}'] * 3
     assert (after.status, after.body) == (200, b'{"ok": 2}')
-    assert server.connections == 2
+    assert connections == 2
 
 
 def test_a_head_request_is_never_answered_by_the_bytes_of_a_response_with_a_body():
@@ -706,17 +703,11 @@ def test_a_head_request_is_never_answered_by_the_bytes_of_a_response_with_a_body
     only the method tells them apart."""
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
     a = head + head[:10]
-    server = AllAtOnce([(4, a + a + head + a), (1, a)])
-    try:
-        with Transport(concurrency=1, pipeline=4) as transport:
-            requests = [post(server.url, n) for n in range(4)]
-            requests[2] = OutboundRequest("HEAD", server.url)
-            results = list(transport.send_all(requests))
-            after = transport.send(post(server.url, 4))
-    finally:
-        server.close()
+    results, after, connections = one_flight(
+        [(4, a + a + head + a), (1, a)],
+        lambda url: [OutboundRequest("HEAD", url) if n == 2 else post(url, n) for n in range(4)])
     assert [r.body for r in results] == [head[:10], head[:10], b"", head[:10]]
-    assert after.body == head[:10] and server.connections == 1
+    assert after.body == head[:10] and connections == 1
 
 
 def test_a_request_sent_again_goes_out_as_the_bytes_made_at_its_first_send(sink, transport):
