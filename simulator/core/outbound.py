@@ -253,7 +253,6 @@ class ConfigRequest:
         return _finish(self.method, url, self._final_headers(render, configured, content_type),
                        body)
 
-
     def _render_body(self, context: dict) -> tuple[bytes | None, str | None]:
         if self.method == "GET":
             return None, None
