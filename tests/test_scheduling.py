@@ -188,29 +188,16 @@ def _daily(ids, message):
     return body
 
 
-def test_periodic_instances_build_a_users_request_again_only_when_it_changed(
-        client, auth, partner, monkeypatch):
-    """Instances reuse the request built for a user whose attributes did not change
-    (decisions.md, Sending); a changed user gets their new values in the next instance, and
-    the reused requests are logged masked like any other."""
-    from simulator.services import delivery
-
-    monkeypatch.setattr(delivery, "_BUILT", delivery._Kept())
-    build, built = delivery._build, []
-
-    def counted(plan, renderer, attrs, event):
-        built.append(attrs.get("u_fn") or attrs.get("first_name"))
-        return build(plan, renderer, attrs, event)
-    monkeypatch.setattr(delivery, "_build", counted)
+def test_periodic_instances_render_each_users_current_attributes(client, auth, partner):
+    """Every instance renders each user's request from the attributes at that moment: a
+    changed user gets their new values in the next instance; every request is logged masked."""
     _user(client, auth, "a")
     _user(client, auth, "b")
     ids = _connected_app(client, partner)
     client.post("/api/campaigns", json=_daily(ids, "Hi {{UserAttribute['First Name']}}"))
     _advance(client, to="2026-11-24T10:00:00Z")  # instances 1 and 2
-    assert len(built) == 2  # once per user, not per instance
     _user(client, auth, "a", first_name="Ann")
     _advance(client, to="2026-11-25T10:00:00Z")
-    assert len(built) == 3  # a again, with the new name
     texts = [r["json"]["text"] for r in
              requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]]
     assert [sorted(texts[i:i + 2]) for i in (0, 2, 4)] == [["Hi A", "Hi B"]] * 2 + [
@@ -224,9 +211,8 @@ def test_periodic_instances_build_a_users_request_again_only_when_it_changed(
 
 def test_periodic_instances_judge_a_kept_users_response_by_what_came_back_each_time(
         client, auth, partner):
-    """A kept request's judging of the response (spec §2.6 actions) is used again only for
-    the same matched response entries and status (decisions.md, Sending): the instance the
-    partner answered 503 records Failed and the Failed event, the next one Sent again; each
+    """Each instance is judged by what the partner answered that time (spec §2.6 actions): the
+    instance answered 503 records Failed and the Failed event, the next one Sent again; each
     event carries its own instance's standard attributes."""
     _user(client, auth, "a")
     ids = _connected_app(client, partner)

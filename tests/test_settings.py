@@ -26,7 +26,7 @@ def test_every_declared_setting_is_a_field_and_secret_is_masked():
     assert settings.public()["data_api_key"] == "********"
 
 
-@pytest.mark.parametrize("variable", ["MOESIM_SEND_PIPELINE", "MOESIM_SEND_CONCURRENCY"])
+@pytest.mark.parametrize("variable", ["MOESIM_SEND_CONCURRENCY"])
 def test_send_depths_below_one_are_refused_by_name(variable):
     assert Settings.load({variable: "4"}).public()[variable[7:].lower()] == 4
     with pytest.raises(ConfigError) as caught:

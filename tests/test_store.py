@@ -1,5 +1,4 @@
-"""``Store.write(commit_behind=True)``: a campaign batch's COMMIT on the committer thread (a
-real SQLite file; the ordering guarantees the send path relies on)."""
+"""``Store``: transactions, checkpoints and bulk inserts on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -47,39 +46,9 @@ def _in_other_thread(function):
     return outcome
 
 
-def test_a_thread_reads_its_own_commit_behind_writes_and_the_next_writer_waits(store):
-    for n in range(20):
-        with store.write(commit_behind=True) as db:
-            _add_event(db, 1, f"e{n}")
-        assert _names(store)[-1] == f"e{n}"  # this thread's read waited for the commit
-    with store.write(commit_behind=True) as db:
-        _add_event(db, 1, "last")
-
-    def other_writer():
-        with store.write() as db:
-            return db.execute("SELECT count(*) FROM events").fetchone()[0]
-    assert _in_other_thread(other_writer) == {"value": 21}
-    assert _names(store)[-1] == "last"
-
-
-def test_a_failed_commit_behind_is_rolled_back_and_raised_in_the_thread_that_wrote(store):
-    with store.write(commit_behind=True) as db:
-        db.execute("PRAGMA defer_foreign_keys=ON")  # the missing user fails the COMMIT
-        _add_event(db, 999, "orphan")
-
-    def other_writer():
-        with store.write() as db:
-            _add_event(db, 1, "from another thread")
-    assert _in_other_thread(other_writer) == {"value": None}  # waits; not its error to raise
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        store.settle()
-    store.settle()  # raised once
-    assert _names(store) == ["from another thread"]  # nothing of the failed batch
-
-
-def test_an_error_inside_a_commit_behind_block_stores_nothing(store):
+def test_an_error_inside_a_write_block_stores_nothing(store):
     with pytest.raises(RuntimeError):
-        with store.write(commit_behind=True) as db:
+        with store.write() as db:
             _add_event(db, 1, "half")
             raise RuntimeError("a bug while writing")
     with store.write() as db:
@@ -161,54 +130,20 @@ def test_bulk_insert_refuses_a_row_of_the_wrong_width_and_writes_none(tmp_path):
 def test_a_bulk_insert_is_or_fail_and_a_row_failing_mid_statement_leaves_the_batch_unstored(store):
     """The statements are ``INSERT OR FAIL`` (no statement journal, see ``store/bulk.py``): a
     row breaking a constraint in the middle of a 32-row statement keeps the rows before it
-    only until ``Store.write`` rolls the transaction back, so none of the batch is stored,
-    with a commit behind or not."""
+    only until ``Store.write`` rolls the transaction back, so none of the batch is stored."""
     from simulator.store import bulk, events
     with pytest.raises(ValueError, match="INSERT OR FAIL INTO"):
         bulk.insert(store.db.conn, "INSERT INTO events (user_id, name)", "(?, ?)", [(1, "x")])
     rows = [(1, f"e{n}", n, "{}", None, None, None, None) for n in range(70)]
     rows[40] = (1, None, 40, "{}", None, None, None, None)  # name is NOT NULL
-    for behind in (False, True):
-        with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
-            with store.write(commit_behind=behind) as db:
-                _add_event(db, 1, "before")
-                events.insert(db, rows, 0)
-        store.settle()
-        assert _names(store) == []
-    with store.write(commit_behind=True) as db:
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        with store.write() as db:
+            _add_event(db, 1, "before")
+            events.insert(db, rows, 0)
+    assert _names(store) == []
+    with store.write() as db:
         events.insert(db, rows[:40] + rows[41:], 0)
-    store.settle()
     assert len(_names(store)) == 69
-
-
-def test_audience_pages_share_flat_attributes_and_parse_nested_ones_each_time(store, monkeypatch):
-    """A periodic campaign re-reads the same users: a flat attrs object is parsed once and the
-    dict shared; one holding a list or an object is parsed afresh every page, so no reader can
-    change what another sees; the cache starts over when full."""
-    from simulator.store import users
-    monkeypatch.setattr(users, "_PARSED", {})
-    monkeypatch.setattr(users, "_PARSED_MAX", 2)
-    with store.write() as db:
-        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"A","n":1}'])
-        for row_id, attrs in ((2, '{"tags":["x"]}'), (3, '{"o":{"k":1}}'), (4, '{"s":"{[}"}')):
-            db.execute("INSERT INTO users (id, customer_id, attrs, created_at, updated_at) "
-                       "VALUES (?, ?, ?, 0, 0)", [row_id, f"u{row_id}", attrs])
-
-    def page():
-        with store.read() as db:
-            return {row_id: attrs for row_id, _, attrs in users.audience_page(db, "1", [], 0, 10)}
-    first, second = page(), page()
-    assert first == second == {1: {"name": "A", "n": 1}, 2: {"tags": ["x"]}, 3: {"o": {"k": 1}},
-                               4: {"s": "{[}"}}
-    assert first[1] is second[1]
-    assert all(first[i] is not second[i] for i in (2, 3, 4))
-    assert list(users._PARSED) == ['{"name":"A","n":1}']
-    with store.write() as db:
-        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"B"}'])
-    assert page()[1] == {"name": "B"}  # keyed by the text: a changed user is parsed again
-    with store.write() as db:
-        db.execute("UPDATE users SET attrs = ? WHERE id = 1", ['{"name":"C"}'])
-    assert page()[1] == {"name": "C"} and list(users._PARSED) == ['{"name":"C"}']
 
 
 @pytest.mark.parametrize("rows", [
@@ -230,19 +165,17 @@ def test_bulk_insert_writes_columns_that_are_none_in_every_row_as_null(tmp_path,
 
 def test_foreign_keys_stay_off_between_trusted_writes_and_are_checked_again_after(store):
     """``ForeignKeys.TRUSTED`` turns SQLite's checks off and leaves them off for the next
-    trusted write (switching expires every prepared statement); a checked write, committed
-    behind or not, turns them on again first."""
+    trusted write (switching expires every prepared statement); a checked write turns them on
+    again first."""
     def event_for_nobody(**write):
         with store.write(**write) as db:
             _add_event(db, 999, "orphan")
-        store.settle()
 
     for _ in range(2):
-        event_for_nobody(foreign_keys=ForeignKeys.TRUSTED, commit_behind=True)
-    assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 0
-    for write in ({}, {"commit_behind": True}):
-        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-            event_for_nobody(**write)
-        assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         event_for_nobody(foreign_keys=ForeignKeys.TRUSTED)
-    assert _names(store) == ["orphan"] * 4
+    assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        event_for_nobody()
+    assert store._writer.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    event_for_nobody(foreign_keys=ForeignKeys.TRUSTED)
+    assert _names(store) == ["orphan"] * 3

@@ -78,7 +78,10 @@ class Context:
     def body(self) -> Any:
         if self._body is _UNPARSED:
             try:
-                self._body = orjson.loads(self.result.body)
+                body = self.result.body
+                # orjson reads UTF-8 bytes as they are; another declared charset is decoded
+                self._body = orjson.loads(body if self.result.charset in (None, "utf-8")
+                                          else self.result.text())
             except orjson.JSONDecodeError:
                 self._body = _MISSING
         return self._body

@@ -87,10 +87,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds an event-triggered ASAP send waits (MoEngage documents 30-60 s; 0 = at once)."),
     Setting("send_timeout_s", 5.0, float,
             "Timeout of one request to a partner endpoint, connect plus response (seconds)."),
-    Setting("send_concurrency", 16, _at_least_one, "Requests a campaign keeps in flight at once."),
-    Setting("send_pipeline", 1, _at_least_one,
-            "HTTP/1.1 pipelining: requests written on a connection before reading their "
-            "responses (1 = off; for large virtual-time runs against a server that supports it)."),
+    Setting("send_concurrency", 16, _at_least_one,
+            "Requests a campaign keeps in flight at once (and at most sent and not recorded)."),
+    Setting("send_ca_bundle", "", str,
+            "PEM file of CA certificates trusted beside the system's, for a partner endpoint "
+            "with its own TLS certificate (e.g. a local self-signed one)."),
     Setting("throttle_realtime", True, _bool,
             "In system time, pace campaign sends at their throttle (MoEngage: 60,000/min "
             "by default); false sends as fast as the transport goes."),

@@ -6,12 +6,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
 from ..core.settings import Settings
 from ..store import Store
+from ..transport import Transport
 
 T = TypeVar("T")
 
@@ -30,8 +31,8 @@ class Context:
     # One engine run at a time: the ticker and /_sim/run-due may both ask.
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    # The sending transport, made on first use (services.delivery.transport_for).
-    transport: Any = None
+    # The sending transport, made on first use (``sender``).
+    transport: Transport | None = None
     transport_lock: threading.Lock = field(default_factory=threading.Lock)
     # Notified after every committed write: the assertion API's long-polls (``wait_until``)
     # sleep on it instead of polling. ``writes`` counts writes, so no notification is missed.
@@ -63,6 +64,17 @@ class Context:
                 return result, True
             with self.written:
                 self.written.wait_for(lambda: self.writes != seen, timeout=left)
+
+    def sender(self) -> Transport:
+        """The process's sending transport: kept-alive connections are reused across sends."""
+        with self.transport_lock:
+            if self.transport is None:
+                settings = self.settings
+                self.transport = Transport(timeout_s=settings.send_timeout_s,
+                                           concurrency=settings.send_concurrency,
+                                           retries=settings.send_retries,
+                                           ca_bundle=settings.send_ca_bundle or None)
+            return self.transport
 
     def wake(self) -> None:
         self.woken.set()

@@ -50,11 +50,6 @@ def run_due(ctx: Context) -> list[dict]:
                 log.exception("job %s (%s, %d in the batch) failed", job["id"], job["kind"],
                               len(group))
                 summaries, status = [{}] * len(group), "failed"
-            try:  # the COMMIT of its last batch (delivery.record) may still be running behind
-                ctx.store.settle()
-            except Exception:  # rolled back: that batch's rows are not stored
-                log.exception("job %s: a batch it sent was not stored", job["id"])
-                summaries, status = [{}] * len(group), "failed"
             with ctx.store.write() as db:
                 jobs.finish_many(db, [j["id"] for j in group], status, ctx.clock.now_ms())
             ran += [{"job_id": j["id"], "kind": j["kind"], "campaign_id": j["campaign_id"],

@@ -233,25 +233,24 @@ class Gatekeeper:
 class Pacer:
     """Throttle (spec §5.3): request *i* of a run goes at ``start + i * 60 s / rpm``, the rate
     raised so the run ends within 4 hours. Virtual time stamps the rows with those times; system
-    time also waits for them (per batch) unless ``throttle_realtime`` is off."""
+    time also waits for them, before each request, unless ``throttle_realtime`` is off."""
 
     def __init__(self, ctx: Context, campaign: dict, audience: int, start_ms: int):
         self.ctx = ctx
         self.rpm = gates.throttle_rpm(campaign["body"], audience)
         self.start_ms = start_ms
-        self.position = 0
         self.virtual = ctx.clock.mode == VIRTUAL
         self.wait = not self.virtual and ctx.settings.throttle_realtime
 
-    def stamp(self, rows: list[tuple]) -> None:
+    def at(self, position: int) -> int:
+        """The send time of the ``position``-th user of the run (its row's timestamp)."""
         if not self.virtual and not self.wait:
-            return
+            return self.start_ms
+        return self.start_ms + gates.paced_offset_ms(position, self.rpm)
+
+    def wait_for(self, position: int) -> None:
+        """System time with ``throttle_realtime``: wait until that user's send time."""
         if self.wait:
-            ahead_ms = self.start_ms + gates.paced_offset_ms(self.position, self.rpm) \
-                - self.ctx.clock.now_ms()
+            ahead_ms = self.at(position) - self.ctx.clock.now_ms()
             if ahead_ms > 0:
                 threading.Event().wait(ahead_ms / 1000)
-        for i, row in enumerate(rows):
-            rows[i] = (*row[:9], self.start_ms + gates.paced_offset_ms(self.position,
-                                                                            self.rpm))
-            self.position += 1

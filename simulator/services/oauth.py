@@ -11,7 +11,6 @@ from ..core import oauth, templating
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..store import connections as table
 from ..store import connectors
-from ..transport import Transport
 from .connections import CONNECTED, _view
 from .context import Context
 
@@ -70,8 +69,7 @@ def callback(ctx: Context, args: dict, base_url: str) -> dict:
 def _exchange(ctx: Context, mapping: dict, info: dict, form: dict,
               previous: oauth.Tokens | None) -> oauth.Tokens:
     request = oauth.token_request(templating.Renderer(ctx.clock.now()), mapping, form)
-    with Transport(timeout_s=ctx.settings.send_timeout_s, concurrency=1) as transport:
-        result = transport.send(request)
+    result = ctx.sender().send(request)
     try:
         return oauth.read_tokens(result, info["access_token_mapping"],
                                  info["refresh_token_mapping"], ctx.clock.now_ms(), previous)

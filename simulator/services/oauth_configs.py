@@ -13,7 +13,6 @@ from ..core.oauth import OAuthError
 from ..core.templating import Renderer
 from ..core.timestamps import iso
 from ..store import oauth_configs as table
-from ..transport import Transport
 from .context import Context
 
 log = logging.getLogger("moesim.oauth_configs")
@@ -53,8 +52,7 @@ def all_(ctx: Context) -> list[dict]:
 
 def _fetch(ctx: Context, config_id: int, spec: dict) -> str | None:
     request = rules.token_request(spec, Renderer(ctx.clock.now()))
-    with Transport(timeout_s=ctx.settings.send_timeout_s, concurrency=1) as transport:
-        result = transport.send(request)
+    result = ctx.sender().send(request)
     now = ctx.clock.now_ms()
     try:
         token = rules.read_token(spec, result, now)

@@ -168,10 +168,7 @@ def triggered_send(ctx: Context, job: dict) -> dict:
     if held is not None:
         return {"customer_id": payload["customer_id"], **held}
     plan = delivery.prepare(ctx, campaign)
-    rows, created = delivery.send_batch(
-        plan, delivery.templating.Renderer(now), delivery.transport_for(ctx),
-        [entry], now, now_ms)
-    delivery.record(ctx, rows, created, now_ms)
+    rows = delivery.send_users(ctx, delivery.Send(plan, now, now_ms), [entry])
     limit = keeper.audience_limit()
     if limit and rows[0][3] == "sent" and keeper.sent_against_limit(now) >= limit["limit"]:
         _pause_at_limit(ctx, keeper, now)
@@ -229,10 +226,7 @@ def _send_wave(ctx: Context, campaign: dict, keeper: gates.Gatekeeper, wave: lis
     rows = list(removed)
     if kept:
         plan = delivery.prepare(ctx, campaign)
-        sent, created = delivery.send_batch(plan, delivery.templating.Renderer(now),
-                                            delivery.transport_for(ctx), kept, now, now_ms)
-        delivery.record(ctx, sent, created, now_ms)
-        rows += sent
+        rows += delivery.send_users(ctx, delivery.Send(plan, now, now_ms), kept)
     for row in rows:
         summary = {"customer_id": row[2], "outcome": row[3]}
         summaries[job_of[row[1]]] = {**summary, "reason": row[4]} if row[3] == "removed" \

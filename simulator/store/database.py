@@ -2,10 +2,7 @@
 
 WAL lets readers run beside the writer. Writes go through ``Store.write()``, which holds the
 lock for one transaction (sqlite-utils ``atomic``), so a request is stored whole or not at
-all. A campaign's batches may leave their ``COMMIT`` (writing the pages to the WAL, ~40 % of a
-batch's write time) to a helper thread (``write(commit_behind=True)``), which runs it while the
-sender renders and sends the next batch; every other use of the writer waits for it first.
-WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so a COMMIT
+all. WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so a COMMIT
 does not wait on their disk syncs (unless the WAL passes the writer's backstop, 16k pages).
 ``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is a page
 copy, not a replay.
@@ -21,7 +18,6 @@ import queue
 import sqlite3
 import tempfile
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterator
 
 from sqlite_utils import Database
@@ -135,50 +131,23 @@ class Store:
         self._baseline_path: str | None = None
         self._reset_hooks: list = []
         self._write_hooks: list = []
-        self._committer: ThreadPoolExecutor | None = None  # made on the first commit_behind
-        self._pending: tuple[Future, int] | None = None  # a COMMIT on it, the handing thread
-        self._local = threading.local()  # .lagging: see ``reads_before_own_commit``
         self._checkpointer: _Checkpointer | None = None  # see ``_nudge_checkpointer``
         self._checkpointer_lock = threading.Lock()
         self._closed = False
 
     def migrate(self) -> list[str]:
         with self._write_lock:
-            self._settle()
             self._check_foreign_keys(True)
             pending = [m.name for m in MIGRATIONS.pending(self.db)]
             MIGRATIONS.apply(self.db)
             return pending
 
     @contextlib.contextmanager
-    def write(self, foreign_keys: ForeignKeys = ForeignKeys.CHECKED, *,
-              commit_behind: bool = False) -> Iterator[Database]:
-        """One transaction. ``commit_behind``: the block's statements run here, the COMMIT on
-        the committer thread, and this returns at once. The rows are then visible to readers
-        (and the write hooks run) once it lands, and every later use of the writer waits for
-        it. If it fails, it is rolled back and the error is raised in the thread that handed
-        it over, at its next write or ``settle()``."""
+    def write(self, foreign_keys: ForeignKeys = ForeignKeys.CHECKED) -> Iterator[Database]:
+        """One transaction, committed when the block ends."""
         with self._write_lock:
-            self._settle(commit_behind)
-            outer = not self._writer.in_transaction
-            if outer:  # the pragma is a no-op inside a transaction
+            if not self._writer.in_transaction:  # the pragma is a no-op inside a transaction
                 self._check_foreign_keys(foreign_keys is ForeignKeys.CHECKED)
-            if commit_behind and outer:
-                self._writer.execute("BEGIN")
-                try:
-                    yield self.db
-                except BaseException:
-                    self._writer.rollback()
-                    raise
-                try:
-                    if self._committer is None:
-                        self._committer = ThreadPoolExecutor(1, "moesim-commit")
-                    self._pending = (self._committer.submit(self._commit),
-                                     threading.get_ident())
-                except BaseException:  # e.g. no new threads at interpreter shutdown
-                    self._writer.rollback()
-                    raise
-                return
             with self.db.atomic():
                 yield self.db
         self._written()
@@ -192,51 +161,8 @@ class Store:
             self._writer.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
             self._foreign_keys_on = on
 
-    def settle(self) -> None:
-        """Wait for a COMMIT handed over by ``write(commit_behind=True)``; raise its error if
-        this thread handed it over."""
-        with self._write_lock:
-            self._settle()
-
-    def _settle(self, any_error: bool = False) -> None:
-        """Under the write lock: wait for the pending COMMIT. Its error is raised in the
-        thread that handed it over (or, ``any_error``, in any), and left for it otherwise."""
-        if self._pending is None:
-            return
-        future, owner = self._pending
-        error = future.exception()
-        if error is not None and not any_error and owner != threading.get_ident():
-            return
-        self._pending = None
-        if error is not None:
-            raise error
-
-    def _commit(self) -> None:
-        """On the committer thread, while the write lock's holders wait in ``_settle``."""
-        try:
-            self._writer.execute("COMMIT")
-        except BaseException:
-            self._writer.rollback()
-            raise
-        self._written()
-
-    @contextlib.contextmanager
-    def reads_before_own_commit(self) -> Iterator[None]:
-        """Reads on this thread in the block do not wait for its pending COMMIT (by default
-        a thread reads its own writes): for a send reading the next users' page while the
-        page before it is committed, whose rows concern other users."""
-        self._local.lagging = True
-        try:
-            yield
-        finally:
-            self._local.lagging = False
-
     @contextlib.contextmanager
     def read(self) -> Iterator[Database]:
-        pending = self._pending
-        if pending is not None and pending[1] == threading.get_ident() \
-                and not getattr(self._local, "lagging", False):
-            self.settle()  # this thread reads its own writes
         try:
             conn = self._readers.get_nowait()
         except queue.Empty:
@@ -286,7 +212,6 @@ class Store:
     def mark_baseline(self) -> None:
         """Remember the current contents as the state ``reset()`` returns to."""
         with self._write_lock:
-            self._settle()
             if self._baseline_path is None:
                 handle, self._baseline_path = tempfile.mkstemp(prefix="moesim-baseline-",
                                                                suffix=".db")
@@ -299,7 +224,6 @@ class Store:
 
     def reset(self) -> None:
         with self._write_lock:
-            self._settle()
             if self._baseline_path is None:
                 raise RuntimeError("reset() before mark_baseline()")
             self._replace_from(self._baseline_path)
@@ -310,7 +234,6 @@ class Store:
         (a snapshot restore; the caller has checked the file). Readers see the old contents or
         the new, never a mix."""
         with self._write_lock:
-            self._settle()
             self._replace_from(path)
         self._written()
 
@@ -325,21 +248,14 @@ class Store:
 
     def page_size(self) -> int:
         with self._write_lock:
-            self._settle()
             return self._writer.execute("PRAGMA page_size").fetchone()[0]
 
     def analyze(self) -> None:
         with self._write_lock:
-            self._settle()
             self._writer.execute("ANALYZE")
 
     def close(self) -> None:
         with self._write_lock:
-            if self._pending is not None:
-                self._pending[0].exception()  # landed or rolled back; nobody left to tell
-                self._pending = None
-            if self._committer is not None:
-                self._committer.shutdown()
             with self._checkpointer_lock:
                 self._closed = True
                 checkpointer, self._checkpointer = self._checkpointer, None

@@ -10,26 +10,6 @@ from ..core.jsontext import loads
 
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
-# A periodic campaign reads the same users at every instance; their attributes are parsed once
-# and shared (``audience_page``'s readers only read them). Only flat objects are kept, whose
-# values are strings, numbers, booleans or null: text with no "[" and no "{" but the first (a
-# string holding either is parsed every time), so no shared list or object can be changed in
-# place. At most _PARSED_MAX texts; the cache starts over when full.
-_PARSED: dict[str, dict] = {}
-_PARSED_MAX = 20_000
-
-
-def _shared_attrs(text: str) -> dict:
-    parsed = _PARSED.get(text)
-    if parsed is None:
-        parsed = loads(text)
-        if "[" not in text and text.find("{", 1) < 0:
-            if len(_PARSED) >= _PARSED_MAX:
-                _PARSED.clear()
-            _PARSED[text] = parsed
-    return parsed
-
-
 def find(db: Database, customer_ids) -> dict[str, tuple[int, dict]]:
     """``customer_id -> (row id, attrs)`` for the ones that exist."""
     wanted = list(customer_ids)
@@ -97,14 +77,13 @@ def audience_page(db: Database, where: str, params: list, after_id: int, limit: 
                   skip_campaign: str | None = None) -> list[tuple[int, str, dict]]:
     """``(row id, customer_id, attrs)`` of the next users matching ``where`` (a compiled
     audience), in id order; with ``skip_campaign``, users that campaign already reached are left
-    out (a send resumed after a restart sends nobody twice). The attrs dicts may be shared
-    with other pages and sends: read them, never change them."""
+    out (a send resumed after a restart sends nobody twice)."""
     skip = ("AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? "
             "AND d.user_id = users.id) " if skip_campaign else "")
     rows = db.execute(f"SELECT id, customer_id, attrs FROM users WHERE id > ? AND {where} "
                       f"{skip}ORDER BY id LIMIT ?",
                       [after_id, *params, *([skip_campaign] if skip_campaign else []), limit])
-    return [(row_id, cid, _shared_attrs(attrs)) for row_id, cid, attrs in rows]
+    return [(row_id, cid, loads(attrs)) for row_id, cid, attrs in rows]
 
 
 def find_by(db: Database, key: str, value: str) -> tuple[int, str, dict] | None:
