@@ -207,10 +207,12 @@ class Transport:
         except aiohttp.ServerDisconnectedError:
             return failed(CONNECTION_CLOSED, "the partner closed the connection before "
                                              "answering")
-        except (aiohttp.InvalidURL, ValueError, TypeError) as exc:  # before any byte was sent
+        except aiohttp.InvalidURL as exc:
             return failed(INVALID_URL, f"{type(exc).__name__}: {exc}")
         except (aiohttp.ClientError, OSError) as exc:  # ssl.SSLError is an OSError
             return failed(CONNECTION_ERROR, f"{type(exc).__name__}: {exc}")
+        except (ValueError, TypeError) as exc:  # a method or header aiohttp will not write
+            return failed(INVALID_URL, f"{type(exc).__name__}: {exc}")
         detail = ""
         if 300 <= status < 400 and "location" in headers:
             detail = f"redirect not followed: Location {headers['location']}"
