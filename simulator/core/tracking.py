@@ -244,10 +244,9 @@ def _check_array_conflicts(change: UserChange, path: str) -> None:
         if key in change.remove_from_arrays:
             raise _array_error(f"{path}.addValueToArrayField",
                                f"Cannot add and remove '{attributes.api_name(key)}' at the same time")
-    for key, operator in [*((k, "addValueToArrayField") for k in change.add_to_arrays),
-                          *((k, "removeValueFromArrayField") for k in change.remove_from_arrays)]:
+    for key in (*change.add_to_arrays, *change.remove_from_arrays):
         if key in change.attributes:
-            raise _array_error(f"{path}.{operator}",
+            raise _array_error(f"{path}.{key}",
                                f"Cannot set and add/remove '{attributes.api_name(key)}' at the same time")
 
 
