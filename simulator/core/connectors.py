@@ -219,13 +219,18 @@ def _filters(criteria: Any, path: str) -> Iterator[tuple[str, dict]]:
                 yield from _filters(item, f"{path}.filters[{i}]")
 
 
-def _check_responses(config: dict, result: Validation) -> None:
+def _module_responses(config: dict) -> Iterator[tuple[int, list]]:
+    """``(module index, its response entries)`` for every module that has a list of them."""
     modules = config.get("modules") if isinstance(config.get("modules"), list) else []
     for m, module in enumerate(modules):
         params = module.get("params") if isinstance(module, dict) else None
         responses = params.get("response") if isinstance(params, dict) else None
-        if not isinstance(responses, list):
-            continue
+        if isinstance(responses, list):
+            yield m, responses
+
+
+def _check_responses(config: dict, result: Validation) -> None:
+    for m, responses in _module_responses(config):
         created = set()
         for r, response in enumerate(responses):
             if not isinstance(response, dict):
@@ -346,12 +351,7 @@ def _check_undecided(config: dict, result: Validation) -> None:
     """Spec §2.7 [I]: a response no entry decides (none creates Sent or Failed) falls back to
     200 = Sent, else Failed. Warn when some 2xx status can get there: no entry creating Sent or
     Failed matches it for every body and header."""
-    modules = config.get("modules") if isinstance(config.get("modules"), list) else []
-    for m, module in enumerate(modules):
-        params = module.get("params") if isinstance(module, dict) else None
-        responses = params.get("response") if isinstance(params, dict) else None
-        if not isinstance(responses, list):
-            continue
+    for m, responses in _module_responses(config):
         deciding = [r.get("evaluation_criteria") for r in responses if isinstance(r, dict)
                     and any(isinstance(a, dict) and isinstance(a.get("config"), dict)
                             and isinstance(a["config"].get("event"), dict)
