@@ -273,7 +273,8 @@ def validate(files: tuple[str, ...]) -> None:
     for path in files:
         try:
             with open(path, encoding="utf-8") as handle:
-                config = json.load(handle)
+                text = handle.read()
+            config = json.loads(text)
         except OSError as exc:
             click.echo(f"{path}: {exc.strerror}")
             failed = True
@@ -282,15 +283,21 @@ def validate(files: tuple[str, ...]) -> None:
             click.echo(f"{path}: (root): not JSON: {exc}")
             failed = True
             continue
-        result = validate_config(config)
+        result = validate_config(config, text)
         for problem in result.errors:
-            click.echo(f"{path}: {problem.path}: {problem.message}")
+            click.echo(f"{_where(path, problem)}: {problem.path}: {problem.message}")
         for problem in result.warnings:
-            click.echo(f"{path}: {problem.path}: warning: {problem.message}", err=True)
+            click.echo(f"{_where(path, problem)}: {problem.path}: warning: {problem.message}",
+                       err=True)
         failed = failed or not result.ok
         if result.ok:
             click.echo(f"{path}: ok", err=True)
     sys.exit(1 if failed else 0)
+
+
+def _where(path: str, problem) -> str:
+    """``FILE:LINE`` (compilers' form, which editors jump to), or ``FILE`` with no line."""
+    return f"{path}:{problem.line}" if problem.line is not None else path
 
 
 @main.group()

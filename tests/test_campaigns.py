@@ -239,7 +239,7 @@ def test_spec5_2_test_campaign_sends_and_answers_inline(client, auth, partner):
     assert data["nophone@x.io"]["status"] == "failed"
     assert data["nophone@x.io"]["failure_reason"] == "personalization:User Attribute"
     assert data["nophone@x.io"]["request"] is None
-    assert data["who@x.io"] == {"status": "failed", "failure_reason": "user not found"}
+    assert data["who@x.io"] == {"status": "failed", "failure_reason": "User not found"}
     assert len(requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]) == 1
     assert client.get("/api/campaigns").json["campaigns"] == []  # not a campaign
     bad = client.post("/api/campaigns/test", json={**body, "test_campaign_meta": {

@@ -166,7 +166,7 @@ def test_moesim_validate_agrees_with_the_api(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(good), str(bad)])
     assert result.exit_code == 1
     lines = [line for line in result.stdout.splitlines() if line.startswith(str(bad))]
-    assert lines == [f"{bad}: {p}: {m}" for p, m in EXPECTED]
+    assert lines == [f"{bad}:1: {p}: {m}" for p, m in EXPECTED]  # one-line JSON: line 1
     (tmp_path / "junk.json").write_text("{")
     junk = CliRunner().invoke(main, ["validate", str(tmp_path / "junk.json")])
     assert junk.exit_code == 1 and "not JSON" in junk.stdout

@@ -126,8 +126,10 @@ def test_spec7_update_existing_only_does_not_create(client, auth):
 def test_spec7_array_operators_and_unset(client, auth):
     post(client, auth, "customer", {"type": "customer", "customer_id": "arr", "attributes": {
         "favorite_categories": ["hats", "socks"], "temp_a": 1, "temp_b": 2, "first_name": "A"}})
+    # one operator per attribute per call (data.yaml; see the ArrayFieldError tests)
     post(client, auth, "customer", {"type": "customer", "customer_id": "arr", "attributes": {
-        "addValueToArrayField": {"favorite_categories": ["shoes", "socks"]},
+        "addValueToArrayField": {"favorite_categories": ["shoes", "socks"]}}})
+    post(client, auth, "customer", {"type": "customer", "customer_id": "arr", "attributes": {
         "removeValueFromArrayField": {"favorite_categories": ["hats"]}}})
     attrs = client.get("/api/users/arr").json["attributes"]
     assert attrs["favorite_categories"] == ["socks", "shoes"]
@@ -141,6 +143,21 @@ def test_spec7_array_operators_and_unset(client, auth):
     # "If an attribute is defined in both ... the Unset operation takes precedence."
     assert not any(k.startswith("temp_") for k in attrs)
     assert "First Name" not in attrs and "First Seen" in attrs
+
+
+def test_data_yaml_array_field_error_adding_and_removing_one_attribute(client, auth):
+    """data.yaml /customer 400 ``array_field_error``: adding and removing one attribute in one
+    call is refused with that body, whatever the values; nothing is stored."""
+    response = post(client, auth, "customer", {"type": "customer", "customer_id": "arr3",
+                                               "attributes": {
+        "addValueToArrayField": {"favorite_categories": ["shoes", "bags"]},
+        "removeValueFromArrayField": {"favorite_categories": ["hats"]}}})
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert (error["attribute"], error["type"], error["message"]) == (
+        "addValueToArrayField", "ArrayFieldError",
+        "Cannot add and remove 'favorite_categories' at the same time")
+    assert client.get("/api/users/arr3").status_code == 404
 
 
 def test_spec7_adding_and_removing_the_same_value_is_an_array_field_error(client, auth):
@@ -272,7 +289,9 @@ def test_spec7_bulk_accepts_and_logs_a_bad_element(client, auth):
     log = client.get("/_sim/logs/data-api").json["entries"]
     assert [(e["path"], e["message"]) for e in log] == [
         ("elements[1].actions[0].action", "action cannot be empty Unicode string"),
-        ("elements[2].type", "'type in elements should be customer/event/device")]
+        ("elements[2].type", "'type in elements should be customer/event/device"),
+        # a device element is checked like a Track Device body (data.yaml DeviceAttributes)
+        ("elements[4].attributes.platform", "'platform' is not found in payload")]
 
 
 def test_spec7_bulk_request_level_errors(client, auth):

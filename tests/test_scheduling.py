@@ -243,7 +243,7 @@ def test_periodic_instances_render_a_template_that_reads_the_clock_at_their_own_
     anew: no request is reused from an instance at another time."""
     _user(client, auth, "a")
     ids = _connected_app(client, partner)
-    client.post("/api/campaigns", json=_daily(ids, "{{'2026-12-01'|days}} days left"))
+    client.post("/api/campaigns", json=_daily(ids, "{{ -('2026-12-01'|days) }} days left"))
     _advance(client, to="2026-11-25T10:00:00Z")
     texts = [r["json"]["text"] for r in
              requests.get(f"{partner}/_sim/sinks/acme", timeout=5).json()["requests"]]

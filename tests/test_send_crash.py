@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from .conftest import KEY, WORKSPACE, basic
+from .conftest import KEY, WORKSPACE
 from .partners import HANG, RawPartner, response
 
 USERS, CONCURRENCY, KILL_AT = 1500, 8, 600

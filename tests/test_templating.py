@@ -90,7 +90,7 @@ def test_fallbacks_apply_to_missing_and_null_values(source, expected):
     ("{{ 'a-b'|base64decode }}", None, "Unknown",
      "ValueError: base64decode: Only base64 data is allowed"),
     ("{{ 'not a date'|dateFormatter('%Y') }}", None, "Unknown",
-     "ValueError: 'not a date' is not a date (ISO 8601 or epoch expected)"),
+     "ValueError: 'not a date' is not a date (ISO 8601, epoch or a day-first date expected)"),
     ("{{ '%Y'|today('Mars/Olympus') }}", None, "Unknown",
      "ZoneInfoNotFoundError: 'No time zone found with key Mars/Olympus'"),
 ])
@@ -135,10 +135,10 @@ def test_moe_not_send(source, reason):
     ("{{ 1783179000|dateFormatter('%Y-%m-%d %H:%M') }}", SUMMER, "2026-07-04 15:30"),
     ("{{ 1783179000000|dateFormatter('%Y-%m-%d %H:%M') }}", SUMMER, "2026-07-04 15:30"),
     ("{{ '17/05/1990'|dateFormatter('%B %d', fromFormat='%d/%m/%Y') }}", SUMMER, "May 17"),
-    # days: value minus other (default: now), in whole UTC calendar days
-    ("{{ '2026-07-14'|days }}", SUMMER, "10"),
-    ("{{ '2026-06-30T23:59:00Z'|days }}", SUMMER, "-4"),
-    ("{{ '2026-07-14'|days('2026-07-01') }}", SUMMER, "13"),
+    # days: other (default: now) minus value, in whole UTC calendar days
+    ("{{ '2026-07-14'|days }}", SUMMER, "-10"),
+    ("{{ '2026-06-30T23:59:00Z'|days }}", SUMMER, "4"),
+    ("{{ '2026-07-14'|days('2026-07-01') }}", SUMMER, "-13"),
     # dateTimeFormatter: tzOffset (minutes) wins; -1000 means "not available" -> timeZone
     ("{{ '2026-07-04T10:00:00Z'|dateTimeFormatter(toFormat='%H:%M', tzOffset=330, "
      "timeZone='EST') }}", SUMMER, "15:30"),
@@ -275,3 +275,47 @@ def test_lookup_only_templates_render_as_jinja_does(source, event):
 def test_anything_more_than_lookups_renders_through_jinja(source):
     from simulator.core import templating
     assert not isinstance(templating.compiled(source), templating._Lookups)
+
+
+@pytest.mark.parametrize("source", [
+    "{{UserAttribute['ID']}}", "{{ UserAttribute['ID']|upper|lower }}", "{{UserAttribute.uid}}",
+    "{{UserAttribute['uid']}}", "Hi {{UserAttribute['ID']}}{% if true %}{% endif %}",
+])
+def test_user_attribute_id_is_the_customer_id(source):
+    """Spec §7 table: ``uid``, display name ``ID``, is the user's customer id; it is not among
+    the stored attributes, so the renderer is given it. A stored ``uid`` does not win."""
+    renderer = Renderer(SUMMER)
+    context = renderer.context({"uid": "stale", "u_fn": "Ana"}, None, customer_id="cust-42")
+    assert renderer.render(source, context).removeprefix("Hi ") == "cust-42"
+
+
+def test_user_attribute_id_without_a_customer_id_is_a_user_attribute_failure():
+    renderer = Renderer(SUMMER)
+    with pytest.raises(PersonalizationFailed) as failure:
+        renderer.render("{{UserAttribute['ID']}}", renderer.context({}, None))
+    assert failure.value.category == "User Attribute"
+
+
+@pytest.mark.parametrize("name, stored", [
+    ("Email", "u_em"), ("Mobile Number", "u_mb"), ("First name", "u_fn"),
+    ("first name", "u_fn"), ("User Time Zone Offset (Mins)", "moe_dtzo"),
+    ("User Timezone Offset (Mins)", "moe_dtzo"), ("Location", "geo"),
+    ("Advertising Identifier", "advertising_identifier"),
+    ("Google Advertising ID", "moe_gaid"),
+])
+def test_user_attribute_spellings_the_docs_use(name, stored):
+    """jinja-templating-language.mdx writes UserAttribute['Email'], ['Mobile Number'],
+    ['First name'] and ['User Time Zone Offset (Mins)']; the personalization-failure page lists
+    Location and Advertising Identifier. Each reads its standard attribute, on the fast path
+    and through Jinja."""
+    renderer = Renderer(SUMMER)
+    context = renderer.context({stored: "v"}, None, customer_id="c")
+    assert renderer.render(f"{{{{UserAttribute['{name}']}}}}", context) == "v"
+    assert renderer.render(f"{{{{UserAttribute['{name}']|lower}}}}", context) == "v"
+
+
+def test_custom_attribute_names_stay_case_sensitive():
+    renderer = Renderer(SUMMER)
+    context = renderer.context({"Plan": "gold"}, None)
+    with pytest.raises(PersonalizationFailed):
+        renderer.render("{{UserAttribute['plan']}}", context)

@@ -105,9 +105,13 @@ def test_spec7_bulk_keeps_good_elements_and_reports_bad_ones():
         {"type": "customer", "customer_id": "a"},
         {"type": "customer"},
         {"type": "event", "customer_id": "a", "actions": [{"action": "X"}, {"action": "Y"}]},
-        {"type": "device", "customer_id": "a", "device_id": "d"}]}, NOW)
-    assert len(parsed.items) == 3 and parsed.devices == 1
-    assert [p.path for p in parsed.rejected] == ["elements[1].customer_id"]
+        {"type": "device", "customer_id": "a", "device_id": "d",
+         "attributes": {"platform": "iOS", "push_id": "t"}},
+        {"type": "device", "customer_id": "a", "device_id": "e"}]}, NOW)
+    assert len(parsed.items) == 3
+    assert [(d.customer_id, d.device_id) for d in parsed.devices] == [("a", "d")]
+    assert [p.path for p in parsed.rejected] == ["elements[1].customer_id",
+                                                 "elements[4].attributes"]
 
 
 @pytest.mark.parametrize("line", [

@@ -29,7 +29,8 @@ def get_app(app_id: int):
 
 @bp.post("/apps/<int:app_id>/connectors")
 def upload_connector(app_id: int):
-    return jsonify(connected_apps.upload_connector(context(), app_id, json_body())), 201
+    return jsonify(connected_apps.upload_connector(context(), app_id, json_body(),
+                                                   request.get_data(as_text=True))), 201
 
 
 @bp.get("/connectors/schema")
@@ -44,7 +45,8 @@ def get_connector(connector_id: int):
 
 @bp.put("/connectors/<int:connector_id>")
 def replace_connector(connector_id: int):
-    return jsonify(connected_apps.replace_connector(context(), connector_id, json_body()))
+    return jsonify(connected_apps.replace_connector(context(), connector_id, json_body(),
+                                                    request.get_data(as_text=True)))
 
 
 @bp.get("/connectors/<int:connector_id>/versions")

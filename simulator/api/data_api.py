@@ -15,10 +15,10 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from ..core import tracking
+from ..core import tracking, user_requests
 from ..core.errors import (BadRequest, Conflict, MoesimError, PayloadTooLarge, Unauthorized,
                            UnsupportedMediaType)
-from ..services import ingest, profiles, scheduling
+from ..services import ingest, profiles, scheduling, user_admin
 from . import context
 
 bp = Blueprint("data_api", __name__, url_prefix="/v1")
@@ -29,7 +29,7 @@ BODY_LIMIT = 128 * KB      # data-overview.mdx: "The maximum limit for the reque
 BULK_BODY_LIMIT = 100 * KB  # data.yaml /transition: "a maximum of 100 KB in a single API call"
 EXPORT_MAX_USERS = 20       # data.yaml /customers/export: "20 users per payload"
 SUCCESS_MESSAGE = "Your request has been accepted and will be processed soon."
-MALFORMED = "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8."
+MALFORMED = tracking.MALFORMED_JSON
 
 
 def failure_body(error: MoesimError) -> dict:
@@ -113,6 +113,31 @@ _USER_415 = ("MediaTypeError", "Unsupported Media Type")
 _EVENT_415 = ("Unsupported media type", "Content type is not supported")
 
 
+# Fixed paths are routes of their own, so that /customer/merge and /customer/delete are never
+# read as a workspace id (Flask prefers a static segment over a converter).
+@bp.post("/customer/merge")
+def merge_users():
+    payload = _read_json(request.args.get("app_id"), BODY_LIMIT, _USER_415)
+    user_admin.merge(context(), user_requests.parse_merge(payload))
+    # data.yaml /customer/merge 200: "operation": "created" when the payload has no error
+    return jsonify({"status": "success", "operation": "created"})
+
+
+@bp.post("/customer/delete")
+def delete_user():
+    payload = _read_json(request.args.get("app_id"), BODY_LIMIT, _USER_415)
+    user_admin.request_delete(context(), user_requests.parse_delete(payload))
+    return _success()
+
+
+@bp.post("/device")
+@bp.post("/device/<app_id>")
+def track_device(app_id: str | None = None):
+    payload = _read_json(_app_id(app_id), BODY_LIMIT, _EVENT_415)
+    user_admin.track_device(context(), user_requests.parse_device(payload))
+    return _success()
+
+
 @bp.post("/customer")
 @bp.post("/customer/<app_id>")
 def track_user(app_id: str | None = None):
@@ -139,7 +164,12 @@ def bulk_import(app_id: str | None = None):
     ctx = context()
     payload = _read_json(_app_id(app_id), BULK_BODY_LIMIT, _USER_415)
     parsed = tracking.parse_bulk(payload, ctx.clock.now_ms())
-    result = ingest.apply(ctx, parsed.items)
+    result = ingest.apply(ctx, parsed.items, reject=parsed.rejected.append)
+    for device in parsed.devices:  # after the users the same request creates
+        try:
+            user_admin.track_device(ctx, device)
+        except MoesimError as problem:
+            parsed.rejected.append(problem)
     scheduling.on_events(ctx, [item for item in parsed.items
                                if isinstance(item, tracking.TrackedEvent)])
     for problem in parsed.rejected:
@@ -147,8 +177,8 @@ def bulk_import(app_id: str | None = None):
                                  "path": problem.path, "type": problem.moe_type,
                                  "message": problem.message})
         log.warning("bulk element rejected: %s: %s", problem.path, problem.message)
-    log.info("bulk import: %s, %d element(s) rejected, %d device element(s) ignored",
-             result.as_dict(), len(parsed.rejected), parsed.devices)
+    log.info("bulk import: %s, %d element(s) rejected, %d device element(s)",
+             result.as_dict(), len(parsed.rejected), len(parsed.devices))
     return _success()
 
 

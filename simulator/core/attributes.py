@@ -26,8 +26,12 @@ class StandardAttribute:
     aliases: tuple[str, ...] = ()
 
 
-# Spec §7 (S25, S26, S28). Friendly aliases are an [I] decision of the spec.
+CUSTOMER_ID_KEY = "uid"  # spec §7: display name "ID", the user's customer id
+
+# Spec §7 (S25, S26, S28); ``advertising_identifier`` and ``moe_gaid`` from data.yaml's
+# UserAttributes. Friendly aliases are an [I] decision of the spec.
 STANDARD_ATTRIBUTES: tuple[StandardAttribute, ...] = (
+    StandardAttribute(CUSTOMER_ID_KEY, "ID", STRING, ()),
     StandardAttribute("u_em", "Email (Standard)", STRING, ("email",)),
     StandardAttribute("u_mb", "Mobile Number (Standard)", STRING, ("mobile",)),
     StandardAttribute("u_n", "Name", STRING, ("name",)),
@@ -44,7 +48,19 @@ STANDARD_ATTRIBUTES: tuple[StandardAttribute, ...] = (
     StandardAttribute("moe_spam", "Spam", BOOL, ()),
     StandardAttribute("moe_sms_subscription", "SMS Subscription Status", STRING, ()),
     StandardAttribute("moe_wa_subscription", "WhatsApp Subscription Status", STRING, ()),
+    StandardAttribute("advertising_identifier", "Advertising Identifier", STRING, ()),
+    StandardAttribute("moe_gaid", "Google Advertising ID", STRING, ()),
 )
+
+# Spellings MoEngage's own template examples use for standard attributes, which templates
+# accept besides the display names (docs/decisions.md, "Templating"): the personalization
+# pages write Email, Mobile Number and User Time Zone Offset (Mins); "Location" is the
+# Geolocation attribute on the "Users are removed due to Personalization Failure" page.
+# Display names are also matched case-insensitively in templates ('First name').
+TEMPLATE_SPELLINGS = {
+    "Email": "u_em", "Mobile Number": "u_mb", "User Time Zone Offset (Mins)": "moe_dtzo",
+    "Location": "geo",
+}
 
 _BY_NAME: dict[str, StandardAttribute] = {}
 for _attr in STANDARD_ATTRIBUTES:
@@ -63,6 +79,22 @@ UNSET_PROTECTED = frozenset({"cr_t", "u_l_a", "moe_dtzo", "geo", "platforms"})
 # "This standard attribute can only be created through the Track User API and cannot be
 # updated later." (data.yaml, cr_t and u_l_a)
 CREATE_ONLY = frozenset({"cr_t", "u_l_a"})
+
+
+_BY_FOLDED_NAME: dict[str, str] = {}
+for _attr in STANDARD_ATTRIBUTES:
+    _BY_FOLDED_NAME.setdefault(_attr.display.casefold(), _attr.key)
+for _name, _key in TEMPLATE_SPELLINGS.items():
+    _BY_FOLDED_NAME.setdefault(_name.casefold(), _key)
+
+
+def template_key(name: str) -> str:
+    """The stored key ``UserAttribute[name]`` reads: a standard attribute's key for any of its
+    names, the loose spellings above and display names in any case; else ``name`` itself."""
+    attr = _BY_NAME.get(name)
+    if attr is not None:
+        return attr.key
+    return _BY_FOLDED_NAME.get(name.casefold(), name)
 
 
 def standard(name: str) -> StandardAttribute | None:

@@ -117,7 +117,8 @@ _oauth_info = {
 
 _auth = {
     "type": "object",
-    "required": ["auth_type", "auth_info", "alias"],
+    # S1's table calls alias required, its OAuth2 example has none: a warning (connectors.py)
+    "required": ["auth_type", "auth_info"],
     "properties": {
         "auth_type": {"enum": AUTH_TYPES},
         "auth_info": {"type": "object"},

@@ -5,16 +5,21 @@ schema cannot express. Every problem is reported, each with its JSON path
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
+import json_source_map
 from jsonschema import Draft202012Validator
 
 from . import templating
 from .connector_schema import CONFIG_SCHEMA, FLAG, OPERATORS
 from .errors import FieldError, ValidationFailed
+from .http import HttpResult
 
 _VALIDATOR = Draft202012Validator(CONFIG_SCHEMA)
 SENT_EVENT = "Connected App Campaign Sent"
@@ -39,13 +44,31 @@ def json_path(parts) -> str:
     return path
 
 
+TOP_LEVEL_KEYS = tuple(CONFIG_SCHEMA["properties"])
+
+
+def _near_miss(key: str, instance: Any) -> str:
+    """" (found 'modul': a misspelling?)" when ``instance`` holds a key close to ``key``."""
+    if not isinstance(instance, dict):
+        return ""
+    others = [k for k in instance if isinstance(k, str) and k not in TOP_LEVEL_KEYS]
+    close = difflib.get_close_matches(key, others, n=1, cutoff=0.75)
+    return f" (found {close[0]!r}: a misspelling?)" if close else ""
+
+
 def _schema_errors(config: Any) -> Iterator[FieldError]:
+    missing_seen: set[str] = set()
     for error in _VALIDATOR.iter_errors(config):
         parts = list(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
+            # jsonschema raises one ``required`` error per missing key, each carrying the
+            # whole list: report every missing key once
             for key in error.validator_value:
-                if key not in error.instance:
-                    yield FieldError(json_path([*parts, key]), "is required")
+                where = json_path([*parts, key])
+                if key not in error.instance and where not in missing_seen:
+                    missing_seen.add(where)
+                    hint = _near_miss(key, error.instance) if not parts else ""
+                    yield FieldError(where, "is required" + hint)
             continue
         if error.validator == "oneOf" and error.schema == FLAG:
             yield FieldError(json_path(parts), "must be true or false")
@@ -196,13 +219,18 @@ def _filters(criteria: Any, path: str) -> Iterator[tuple[str, dict]]:
                 yield from _filters(item, f"{path}.filters[{i}]")
 
 
-def _check_responses(config: dict, result: Validation) -> None:
+def _module_responses(config: dict) -> Iterator[tuple[int, list]]:
+    """``(module index, its response entries)`` for every module that has a list of them."""
     modules = config.get("modules") if isinstance(config.get("modules"), list) else []
     for m, module in enumerate(modules):
         params = module.get("params") if isinstance(module, dict) else None
         responses = params.get("response") if isinstance(params, dict) else None
-        if not isinstance(responses, list):
-            continue
+        if isinstance(responses, list):
+            yield m, responses
+
+
+def _check_responses(config: dict, result: Validation) -> None:
+    for m, responses in _module_responses(config):
         created = set()
         for r, response in enumerate(responses):
             if not isinstance(response, dict):
@@ -239,23 +267,162 @@ def _check_filter(item: dict, path: str, result: Validation) -> None:
         result.errors.append(FieldError(f"{path}.value1", "is required for 'between'"))
 
 
-def validate_config(config: Any) -> Validation:
+def _check_top_level(config: dict, result: Validation) -> None:
+    """Keys S1's File Format does not have are reported (MoEngage documents no others), with
+    the documented key they are closest to."""
+    for key in config:
+        if key in TOP_LEVEL_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        result.warnings.append(FieldError(
+            str(key), f"is not a config section (documented: {', '.join(TOP_LEVEL_KEYS)})"
+                      f"{hint}"))
+
+
+def _requests(config: dict) -> Iterator[tuple[str, dict]]:
+    """Every request-shaped object: the module requests and the OAuth mappings."""
+    modules = config.get("modules")
+    for m, module in enumerate(modules if isinstance(modules, list) else []):
+        params = module.get("params") if isinstance(module, dict) else None
+        request = params.get("request") if isinstance(params, dict) else None
+        if isinstance(request, dict):
+            yield f"modules[{m}].params.request", request
+    auth = config.get("auth")
+    info = auth.get("auth_info") if isinstance(auth, dict) else None
+    if isinstance(info, dict):
+        for name in ("authorization_mapping", "access_token_mapping", "refresh_token_mapping"):
+            if isinstance(info.get(name), dict):
+                yield f"auth.auth_info.{name}", info[name]
+
+
+def _check_rows(config: dict, result: Validation) -> None:
+    """S1's File Format and OAuth example write an empty row as ``{"": ""}``: it is ignored
+    when sending (``outbound.named_rows``), which the upload says."""
+    for path, request in _requests(config):
+        for part in ("headers", "url_params"):
+            rows = request.get(part)
+            if not isinstance(rows, dict):
+                continue
+            for key in rows:
+                if not str(key).strip():
+                    result.warnings.append(FieldError(
+                        f"{path}.{part}", f"a row with no name ({key!r}: {rows[key]!r}) is "
+                                          f"ignored when sending"))
+
+
+def _check_alias(config: dict, result: Validation) -> None:
+    """S1's auth table calls ``alias`` required; S1's own OAuth2 example has none. Accepted
+    without it (docs/decisions.md)."""
+    auth = config.get("auth")
+    if isinstance(auth, dict) and "alias" not in auth:
+        result.warnings.append(FieldError(
+            "auth.alias", "is missing: MoEngage's auth table lists it as required, though its "
+                          "own OAuth2 example has none; accepted"))
+
+
+_STATUSES_2XX = range(200, 300)
+_NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)  # status filters read no time
+_DECIDING = {SENT_EVENT, FAILED_EVENT}
+
+
+def _certainly(criteria: Any, status: int) -> bool:
+    """Whether ``criteria`` holds for a response with ``status``, whatever its body and
+    headers: status filters are evaluated, any other filter may fail."""
+    from . import evaluation  # it imports this module's event names
+
+    if not isinstance(criteria, dict):
+        return False
+    want = criteria.get("filter_operator") == "or"
+    context = evaluation.Context(HttpResult(status), None, _NO_TIME)
+    for item in criteria.get("filters") or ():
+        if isinstance(item, dict) and item.get("name") == "response_code" \
+                and item.get("data_type") != "object":
+            holds = evaluation.leaf(item, item.get("data_type"), context.source(item),
+                                    context) != bool(item.get("negate", False))
+        else:
+            holds = False
+        if holds is want:
+            return want
+    return not want
+
+
+def _check_undecided(config: dict, result: Validation) -> None:
+    """Spec §2.7 [I]: a response no entry decides (none creates Sent or Failed) falls back to
+    200 = Sent, else Failed. Warn when some 2xx status can get there: no entry creating Sent or
+    Failed matches it for every body and header."""
+    for m, responses in _module_responses(config):
+        deciding = [r.get("evaluation_criteria") for r in responses if isinstance(r, dict)
+                    and any(isinstance(a, dict) and isinstance(a.get("config"), dict)
+                            and isinstance(a["config"].get("event"), dict)
+                            and a["config"]["event"].get("name") in _DECIDING
+                            for a in (r.get("actions") if isinstance(r.get("actions"), list)
+                                      else []))]
+        undecided = [s for s in _STATUSES_2XX
+                     if not any(_certainly(criteria, s) for criteria in deciding)]
+        if undecided:
+            shown = ", ".join(map(str, undecided[:3])) + (", ..." if len(undecided) > 3 else "")
+            result.warnings.append(FieldError(
+                f"modules[{m}].params.response",
+                f"a 2xx response (status {shown}) can match no entry that creates "
+                f"{SENT_EVENT!r} or {FAILED_EVENT!r}; MoEngage's fallback then decides it "
+                f"(HTTP 200 = Sent, anything else Failed) and the delivery record says so"))
+
+
+def validate_config(config: Any, source: str | None = None) -> Validation:
+    """Every problem of ``config``. ``source``: the JSON text it was read from, when it was;
+    each error and warning then names its line too."""
     result = Validation(errors=list(_schema_errors(config)))
     if isinstance(config, dict):
+        _check_top_level(config, result)
         _check_inputs(config, result)
         _check_templates(config, result)
         _check_responses(config, result)
+        _check_rows(config, result)
+        _check_alias(config, result)
+        _check_undecided(config, result)
     result.errors.sort(key=lambda e: _path_key(e.path))
+    if source is not None:
+        lines = _lines(source)
+        result.errors = [_with_line(e, lines) for e in result.errors]
+        result.warnings = [_with_line(w, lines) for w in result.warnings]
     return result
+
+
+def _lines(source: str) -> dict[str, int]:
+    """JSON pointer -> 1-based line of the value (of the key, for object members)."""
+    try:
+        entries = json_source_map.calculate(source)
+    except Exception:  # noqa: BLE001 - a text the json module read but this one does not
+        return {}
+    return {pointer: (entry.key_start or entry.value_start).line + 1
+            for pointer, entry in entries.items()}
+
+
+def _pointer(path: str) -> list[str]:
+    """``modules[0].params.request`` -> the pointers from that path up to the root."""
+    tokens = [name or index for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
+    escaped = [t.replace("~", "~0").replace("/", "~1") for t in tokens]
+    return ["".join(f"/{t}" for t in escaped[:n]) for n in range(len(escaped), -1, -1)]
+
+
+def _with_line(problem: FieldError, lines: dict[str, int]) -> FieldError:
+    """``problem`` with the line of its path, or of the nearest enclosing value that exists
+    (a missing key: the object that lacks it)."""
+    for pointer in _pointer(problem.path if problem.path != "(root)" else ""):
+        if pointer in lines:
+            return dataclasses.replace(problem, line=lines[pointer])
+    return problem
 
 
 def _path_key(path: str) -> list:
     return [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", path) if p]
 
 
-def require_valid(config: Any) -> Validation:
-    """The validation, or ``ValidationFailed`` (422) carrying every error."""
-    result = validate_config(config)
+def require_valid(config: Any, source: str | None = None) -> Validation:
+    """The validation, or ``ValidationFailed`` (422) carrying every error. ``source``: the
+    JSON text, for line numbers."""
+    result = validate_config(config, source)
     if not result.ok:
         raise ValidationFailed(f"connector config has {len(result.errors)} error(s)",
                                errors=result.errors)

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 class FieldError:
     path: str
     message: str
+    line: int | None = None  # of the JSON text the value came from, when there was one
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "message": self.message}
+        shown = {"path": self.path, "message": self.message}
+        if self.line is not None:
+            shown["line"] = self.line
+        return shown
 
 
 class MoesimError(Exception):

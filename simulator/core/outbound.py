@@ -67,6 +67,13 @@ def with_query(url: str, params: Iterable[tuple[str, str]]) -> str:
     return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 
 
+def named_rows(rows: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """A config's ``headers`` / ``url_params`` without the rows that have no name: MoEngage's
+    own File Format skeleton and OAuth example carry ``{"": ""}`` as an empty row, which sends
+    nothing (issue 17; validation warns about it)."""
+    return [(str(k), v) for k, v in (rows or {}).items() if str(k).strip()]
+
+
 def has_header(headers: Headers, name: str) -> bool:
     wanted = name.lower()
     return any(key.lower() == wanted for key, _ in headers)
@@ -166,11 +173,12 @@ def _form_pairs(text: str) -> list[tuple[str, str]] | None:
 def from_config(renderer: Renderer, request: Mapping[str, Any], auth: Mapping[str, Any] | None,
                 app_form: Mapping[str, Any], campaign_form: Mapping[str, Any],
                 user_attrs: Mapping[str, Any] | None,
-                event: Mapping[str, Any] | None) -> OutboundRequest:
+                event: Mapping[str, Any] | None, customer_id: str | None = None
+                ) -> OutboundRequest:
     """Pass 2 (spec §2.4 [I]): ``campaign_form`` holds the pass-1 values; ``app_form`` the
     connection values (``templating.app_form_values`` adds the OAuth variables)."""
     return ConfigRequest(request, auth, {}).build(
-        renderer, renderer.context(user_attrs, event, app_form, campaign_form))
+        renderer, renderer.context(user_attrs, event, app_form, campaign_form, customer_id))
 
 
 class ConfigRequest:
@@ -219,11 +227,10 @@ class ConfigRequest:
     def _render_url(self, render: Callable[[Any], str]) -> str:
         request = self.request
         return with_query(render(request.get("url", "")),
-                          [(str(k), render(v)) for k, v in (request.get("url_params") or {})
-                           .items()])
+                          [(k, render(v)) for k, v in named_rows(request.get("url_params"))])
 
     def _configured_headers(self, render: Callable[[Any], str]) -> Headers:
-        return [(str(k), render(v)) for k, v in (self.request.get("headers") or {}).items()]
+        return [(k, render(v)) for k, v in named_rows(self.request.get("headers"))]
 
     def _final_headers(self, render: Callable[[Any], str], configured: Headers,
                        content_type: str | None) -> Headers:
@@ -281,11 +288,14 @@ def _config_body(body_type: str, text: str) -> tuple[bytes | None, str | None]:
 
 def from_connector_content(renderer: Renderer, content: Mapping[str, Any],
                            user_attrs: Mapping[str, Any] | None, event: Mapping[str, Any] | None,
-                           oauth_token: str | None = None) -> OutboundRequest:
+                           oauth_token: str | None = None, customer_id: str | None = None
+                           ) -> OutboundRequest:
     """``content`` is the campaign's content holding ``connector`` (campaign-api.md §1.3);
-    ``oauth_token`` the OAuth config's current token when authorization is enabled."""
+    ``oauth_token`` the OAuth config's current token when authorization is enabled;
+    ``customer_id`` what ``UserAttribute['ID']`` reads."""
     connector = content["connector"]
-    render = _renderer_for(renderer, renderer.context(user_attrs, event))
+    render = _renderer_for(renderer, renderer.context(user_attrs, event,
+                                                      customer_id=customer_id))
 
     def rows(items) -> list[tuple[str, str]]:
         return [(render(r["key"]), render(r["value"])) for r in items or ()]

@@ -17,12 +17,14 @@ import functools
 import hashlib
 import hmac
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 from zoneinfo import ZoneInfo
 
+from dateutil import parser as date_parser
 from jinja2 import Undefined, pass_context
 
 from .timestamps import epoch_to_ms, from_ms, parse_iso
@@ -46,6 +48,8 @@ ZONE_ABBREVIATIONS = {
 }
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 NO_OFFSET = -1000  # dateTimeFormatter's "tzOffset not available"
+# jinja-templating-language.mdx, "Date and Time Formatter Function": the method's default.
+DATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %p"
 
 
 @functools.lru_cache(maxsize=256)
@@ -64,7 +68,8 @@ def zone(name: str) -> tzinfo:
 
 def _moment(value: Any, from_format: str | None = None) -> datetime:
     """A date value as an aware datetime: ISO text, epoch seconds/ms, ``fromFormat`` text
-    (read as UTC unless it carries a zone), or a date/datetime."""
+    (read as UTC unless it carries a zone), a date/datetime, or other date text read day first
+    (``14/10/2020``, ``2012-01-19 17:21:00 CST``)."""
     if isinstance(value, Undefined):
         str(value)  # fails with the value's own category
     if isinstance(value, datetime):
@@ -81,8 +86,26 @@ def _moment(value: Any, from_format: str | None = None) -> datetime:
     if parsed is None and re.fullmatch(r"-?\d+(\.\d+)?", text):
         parsed = from_ms(epoch_to_ms(float(text)))
     if parsed is None:
-        raise ValueError(f"{text!r} is not a date (ISO 8601 or epoch expected)")
+        parsed = _loose_date(text)
+    if parsed is None:
+        raise ValueError(f"{text!r} is not a date (ISO 8601, epoch or a day-first date "
+                         f"expected)")
     return parsed
+
+
+def _loose_date(text: str) -> datetime | None:
+    """Date text that is not ISO 8601, read day first as MoEngage's examples are
+    (``'14/10/2020'`` is 14 October). A zone name the parser does not know (``CST``, ``IST``:
+    they are ambiguous) is ignored and the time read as UTC, which is what gives the documented
+    outputs of ``dateTimeFormatter`` (docs/decisions.md); ``UTC``, ``Z`` and numeric offsets
+    are honoured."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+            parsed = date_parser.parse(text, dayfirst=True)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _text(value: Any) -> str:
@@ -93,7 +116,7 @@ def date_formatter(value, toFormat: str = "%Y-%m-%d", fromFormat: str | None = N
     return _moment(value, fromFormat).astimezone(timezone.utc).strftime(toFormat)
 
 
-def date_time_formatter(value, toFormat: str = "%Y-%m-%d %H:%M:%S", tzOffset: Any = NO_OFFSET,
+def date_time_formatter(value, toFormat: str = DATE_TIME_FORMAT, tzOffset: Any = NO_OFFSET,
                         timeZone: str | None = None, fromFormat: str | None = None) -> str:
     moment = _moment(value, fromFormat)
     offset = NO_OFFSET if isinstance(tzOffset, Undefined) else int(float(tzOffset))
@@ -106,10 +129,12 @@ def date_time_formatter(value, toFormat: str = "%Y-%m-%d %H:%M:%S", tzOffset: An
 
 @pass_context
 def days(context, value, other: Any = None) -> int:
-    """Whole calendar days (UTC) from ``other`` (default: now) to ``value``."""
-    since = context[NOW_SLOT] if other is None else _moment(other)
-    return (_moment(value).astimezone(timezone.utc).date()
-            - since.astimezone(timezone.utc).date()).days
+    """Whole calendar days (UTC) from ``value`` to ``other`` (default: now):
+    ``'12/10/2020'|days('14/10/2020')`` is 2 (jinja-templating-language.mdx, "Date
+    Difference"), so a past date's ``days`` is positive."""
+    until = context[NOW_SLOT] if other is None else _moment(other)
+    return (until.astimezone(timezone.utc).date()
+            - _moment(value).astimezone(timezone.utc).date()).days
 
 
 @pass_context
@@ -120,11 +145,13 @@ def today(context, value, tz: str = "UTC") -> str:
 
 
 def convert_to_sha256(value, secret: str = "") -> str:
-    """HMAC-SHA256 of the value with ``secret`` as the key, lower-case hex."""
+    """HMAC-SHA256 (RFC 2104) of the value with ``secret`` as the key, lower-case hex. The docs
+    say only "SHA256 with a secret key" (docs/decisions.md says why HMAC)."""
     return hmac.new(_text(secret).encode(), _text(value).encode(), hashlib.sha256).hexdigest()
 
 
 def convert_to_sha256_no_salt(value) -> str:
+    """Plain SHA-256 of the value's UTF-8 bytes, lower-case hex."""
     return hashlib.sha256(_text(value).encode()).hexdigest()
 
 

@@ -31,7 +31,7 @@ from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
-from .attributes import storage_key
+from .attributes import CUSTOMER_ID_KEY, template_key
 from .template_filters import FILTERS, NOW_SLOT
 
 APP_FORM = "AppMarketplaceForm"
@@ -145,6 +145,23 @@ class _Namespace:
         return value
 
 
+class _UserNamespace(_Namespace):
+    """``UserAttribute[...]``: the stored attributes, and ``ID`` (``uid``), the user's customer
+    id, which is not stored among them (spec §7 table)."""
+
+    __slots__ = ("_customer_id",)
+
+    def __init__(self, values: Mapping[str, Any] | None, customer_id: str | None):
+        super().__init__(USER_ATTRIBUTE, values, _MissingUserAttribute, template_key)
+        self._customer_id = customer_id
+
+    def __getitem__(self, name):
+        if self._customer_id is not None and isinstance(name, str) \
+                and template_key(name) == CUSTOMER_ID_KEY:
+            return self._customer_id
+        return super().__getitem__(name)
+
+
 def form_namespace(values: Mapping[str, Any] | None) -> _Namespace:
     """``AppMarketplaceForm`` over ``values`` (read-only, so one serves a whole send)."""
     return _Namespace(APP_FORM, values, _MissingFormValue)
@@ -160,8 +177,9 @@ _NO_CAMPAIGN_FORM = _Namespace(CAMPAIGN_FORM, None, _MissingFormValue)
 # --- environment, parsing, references --------------------------------------------------------
 
 def environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(extensions=[MoeNotSendExtension], autoescape=False,
-                               undefined=_Missing)
+    # loopcontrols: {% break %} / {% continue %} (jinja-templating-language.mdx, "Content Break")
+    env = SandboxedEnvironment(extensions=[MoeNotSendExtension, "jinja2.ext.loopcontrols"],
+                               autoescape=False, undefined=_Missing)
     env.filters.update(FILTERS)
     return env
 
@@ -216,6 +234,9 @@ def _unknown(exc: Exception) -> PersonalizationFailed:
     return PersonalizationFailed(UNKNOWN_FAILED, f"{type(exc).__name__}: {exc}")
 
 
+_ASK = object()  # a ``_Lookups`` part whose value only the namespace's ``[...]`` knows
+
+
 class _Text(str):
     """Plain text (no template syntax): renders as itself."""
 
@@ -242,11 +263,14 @@ class _Lookups(tuple):
                     out.append(part)
                     continue
                 namespace = context[part[0]]
-                value = namespace._values.get(part[1])  # a set value; else what [...] answers
-                if value is None and part[2] is not None:
-                    value = namespace._values.get(part[2])
-                if value is None:
+                if part[2] is _ASK:  # the customer id: what [...] answers
                     value = namespace[part[1]]
+                else:
+                    value = namespace._values.get(part[1])  # a set value; else what [...] says
+                    if value is None and part[2] is not None:
+                        value = namespace._values.get(part[2])
+                    if value is None:
+                        value = namespace[part[1]]
                 out.append(value if type(value) is str else str(value))
         except PersonalizationFailed:
             raise
@@ -307,8 +331,11 @@ def _lookups(tree: nodes.Template) -> _Lookups | None:
             if type(target) is not nodes.Name or target.name not in _NAMESPACES:
                 return None
             # a user attribute's display name also reads its stored key (``_Namespace``)
-            stored = storage_key(key) if target.name == USER_ATTRIBUTE else key
-            parts.append((target.name, key, stored if stored != key else None))
+            stored = template_key(key) if target.name == USER_ATTRIBUTE else key
+            if stored == CUSTOMER_ID_KEY and target.name == USER_ATTRIBUTE:
+                parts.append((target.name, key, _ASK))
+            else:
+                parts.append((target.name, key, stored if stored != key else None))
     return _Lookups(parts)
 
 
@@ -365,19 +392,20 @@ class Renderer:
     def context(self, user_attrs: Mapping[str, Any] | None = None,
                 event: Mapping[str, Any] | None = None,
                 app_form: Mapping[str, Any] | None = None,
-                campaign_form: Mapping[str, Any] | None = None) -> dict:
+                campaign_form: Mapping[str, Any] | None = None,
+                customer_id: str | None = None) -> dict:
         """The names a template sees. ``user_attrs`` is keyed by storage key (``u_fn``);
-        ``event`` is the trigger event's attributes (None: not an event-triggered send)."""
-        return self.fill_forms(self.user_context(user_attrs, event), form_namespace(app_form),
-                               campaign_form)
+        ``event`` is the trigger event's attributes (None: not an event-triggered send);
+        ``customer_id`` is what ``UserAttribute['ID']`` reads (None: a missing value)."""
+        return self.fill_forms(self.user_context(user_attrs, event, customer_id),
+                               form_namespace(app_form), campaign_form)
 
     def user_context(self, user_attrs: Mapping[str, Any] | None,
-                     event: Mapping[str, Any] | None) -> dict:
+                     event: Mapping[str, Any] | None, customer_id: str | None = None) -> dict:
         """``context`` with empty forms: what pass 1 (the campaign field values) sees."""
         return {
             NOW_SLOT: self.now,
-            USER_ATTRIBUTE: _Namespace(USER_ATTRIBUTE, user_attrs, _MissingUserAttribute,
-                                       storage_key),
+            USER_ATTRIBUTE: _UserNamespace(user_attrs, customer_id),
             EVENT_ATTRIBUTE: _NO_EVENT if event is None else
             _Namespace(EVENT_ATTRIBUTE, event, _MissingEventAttribute),
             APP_FORM: _NO_APP_FORM,
@@ -411,13 +439,13 @@ def app_form_values(connection_values: Mapping[str, Any],
 
 def render_campaign_values(renderer: Renderer, values: Mapping[str, Any],
                            user_attrs: Mapping[str, Any] | None,
-                           event: Mapping[str, Any] | None, *, context: dict | None = None
-                           ) -> dict:
+                           event: Mapping[str, Any] | None, *, context: dict | None = None,
+                           customer_id: str | None = None) -> dict:
     """Pass 1 (spec §2.4 [I]): the marketer's campaign field values for one user. Strings and
     ``key_value`` row keys and values are rendered; other values pass through. ``context``:
     the user's ``Renderer.user_context``, when the caller has it."""
     if context is None:
-        context = renderer.user_context(user_attrs, event)
+        context = renderer.user_context(user_attrs, event, customer_id)
     rendered: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, str):

@@ -26,6 +26,8 @@ PLATFORMS = ("ANDROID", "iOS", "web", "TV", "unknown")
 _PLATFORM_BY_LOWER = {p.lower(): p for p in PLATFORMS}
 UNSET_MATCH_TYPES = ("equals", "prefix", "suffix", "contains")
 MAX_TZ_OFFSET_SECONDS = 54_000
+MALFORMED_JSON = ("Could not decode the request body. The JSON was incorrect or not encoded as "
+                  "UTF-8.")
 # [I] How far ahead of receipt an event time may lie before it counts as future-dated:
 # clocks of senders drift, MoEngage documents no tolerance.
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
@@ -233,19 +235,33 @@ def parse_customer(payload: Any, path: str = "") -> UserChange:
 
 
 def _check_array_conflicts(change: UserChange, path: str) -> None:
-    """data.yaml: "You can't add and remove the same attribute in one call" and "You can't
-    directly set an attribute and add/remove it in the same call". The same page's own example
-    adds and removes *different values* of one attribute, and documented payloads must be
-    accepted, so [I] only adding and removing the same value is refused."""
-    for key, added in change.add_to_arrays.items():
-        removed = change.remove_from_arrays.get(key, [])
-        if any(value in removed for value in added):
-            raise _array_error(f"{path}.addValueToArrayField.{key}",
+    """data.yaml: "You can't add and remove the same attribute in one call" (its 400 example:
+    ``attribute: addValueToArrayField``, "Cannot add and remove 'first_name' at the same
+    time") and "You can't directly set an attribute and add/remove it in the same call". The
+    same page's "Update Array Attributes" snippet adds and removes one attribute; the rule and
+    the error example win (docs/decisions.md)."""
+    for key in change.add_to_arrays:
+        if key in change.remove_from_arrays:
+            raise _array_error(f"{path}.addValueToArrayField",
                                f"Cannot add and remove '{attributes.api_name(key)}' at the same time")
     for key in (*change.add_to_arrays, *change.remove_from_arrays):
         if key in change.attributes:
             raise _array_error(f"{path}.{key}",
                                f"Cannot set and add/remove '{attributes.api_name(key)}' at the same time")
+
+
+def array_type_problem(change: UserChange, known_type) -> BadRequest | None:
+    """An array operator on an attribute whose data type, fixed when first seen, is not
+    ``array`` (``known_type(key)`` gives it, or None when never seen)."""
+    for key, operator in [*((k, "addValueToArrayField") for k in change.add_to_arrays),
+                          *((k, "removeValueFromArrayField") for k in change.remove_from_arrays)]:
+        kind = known_type(key)
+        if kind is not None and kind != attributes.ARRAY:
+            return _array_error(
+                f"attributes.{operator}",
+                f"'{attributes.api_name(key)}' is a {kind} attribute; array operators need an "
+                f"array attribute (a data type is fixed when first seen)")
+    return None
 
 
 def _unset_rules(raw: Any, path: str) -> tuple[UnsetRule, ...]:
@@ -297,7 +313,10 @@ def _event(customer_id: str, name: Any, raw_attrs: Any, when: Any, user_time: An
     whichever decoder read them. The happy path builds no JSON paths: this runs once per
     imported event."""
     if type(name) is not str:
-        raise _missing(_at(path, "action"))
+        if name is None:
+            raise _missing(_at(path, "action"))
+        # data.yaml /event 400 incorrect_action ("Action key is not sent as a string")
+        raise BadRequest(MALFORMED_JSON, path=_at(path, "action"), moe_type="Malformed JSON")
     if not name or name.isspace():
         raise BadRequest("action cannot be empty Unicode string", path=_at(path, "action"),
                          moe_type="MissingAttributeError")
@@ -396,7 +415,7 @@ def read_flat_event(line: bytes, now_ms: int) -> TrackedEvent | None:
 @dataclass(slots=True)
 class BulkParse:
     items: list[UserChange | TrackedEvent] = field(default_factory=list)
-    devices: int = 0
+    devices: list = field(default_factory=list)  # user_requests.TrackedDevice
     rejected: list[BadRequest] = field(default_factory=list)
 
 
@@ -424,8 +443,9 @@ def parse_bulk(payload: Any, now_ms: int) -> BulkParse:
             elif kind == "event":
                 result.items.extend(parse_event(element, now_ms, path))
             elif kind == "device":
-                _customer_id(element, path)
-                result.devices += 1
+                from .user_requests import parse_device  # it reads this module's rules
+
+                result.devices.append(parse_device(element, path))
             else:
                 raise BadRequest("'type in elements should be customer/event/device",
                                  path=f"{path}type", moe_type="AttributeError")

@@ -60,8 +60,9 @@ def app(ctx: Context, app_id: int) -> dict:
                 "connectors": [_connector_view(c) for c in table.for_app(db, app_id)]}
 
 
-def upload_connector(ctx: Context, app_id: int, config: Any) -> dict:
-    validation = require_valid(config)
+def upload_connector(ctx: Context, app_id: int, config: Any, source: str | None = None) -> dict:
+    """``source``: the JSON text ``config`` was read from, so that problems name lines."""
+    validation = require_valid(config, source)
     with ctx.store.write() as db:
         if table.app(db, app_id) is None:
             raise NotFound(f"no app with id {app_id}", path="app_id")
@@ -70,9 +71,10 @@ def upload_connector(ctx: Context, app_id: int, config: Any) -> dict:
         return _connector_view(table.version(db, connector_id), validation)
 
 
-def replace_connector(ctx: Context, connector_id: int, config: Any) -> dict:
+def replace_connector(ctx: Context, connector_id: int, config: Any,
+                      source: str | None = None) -> dict:
     """A new version; campaigns created earlier keep the version they were created with."""
-    validation = require_valid(config)
+    validation = require_valid(config, source)
     with ctx.store.write() as db:
         current = table.version(db, connector_id)
         if current is None:

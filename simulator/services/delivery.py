@@ -91,7 +91,7 @@ class Send:
             user = _User(row_id, cid, attrs, trigger[0] if trigger else None, self.position)
             self.position += 1
             try:
-                user.request, user.context = build(plan, self.renderer, attrs, user.event)
+                user.request, user.context = build(plan, self.renderer, cid, attrs, user.event)
             except templating.NotSend as stop:
                 failed.append(self._row(user, "failed", f"not_send:{stop.reason}"))
                 continue
@@ -145,7 +145,8 @@ class Send:
         if any(user.token == plan.token for user in again) and not plan.renew_token():
             return group
         for user in again:
-            user.request, user.context = build(plan, self.renderer, user.attrs, user.event)
+            user.request, user.context = build(plan, self.renderer, user.cid, user.attrs,
+                                               user.event)
             user.token = plan.token
         resent: dict[_User, HttpResult] = {}
         for results in transport.send_all((user, user.request) for user in again):

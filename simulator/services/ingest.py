@@ -7,10 +7,11 @@ inside one write transaction, so a request or a file is stored whole or not at a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from ..core.errors import BadRequest
 from ..core.timestamps import iso
-from ..core.tracking import TrackedEvent, UserChange
+from ..core.tracking import TrackedEvent, UserChange, array_type_problem
 from ..store import attribute_types, events, users
 from .context import Context
 
@@ -32,11 +33,16 @@ class IngestSession:
     """Applies changes within one open write transaction, remembering user ids between
     calls so a large import resolves each customer once."""
 
-    def __init__(self, db: "Database", now_ms: int):
+    def __init__(self, db: "Database", now_ms: int,
+                 reject: Callable[[BadRequest], None] | None = None):
+        """``reject``: told about a change refused when it is applied (an array operator on a
+        non-array attribute), which is then skipped; without it the refusal is raised."""
         self.db = db
         self.now_ms = now_ms
         self.result = IngestResult()
         self._ids: dict[str, int] = {}
+        self._reject = reject
+        self._user_types: dict[str, str] | None = None
 
     def add(self, items: Iterable[UserChange | TrackedEvent]) -> None:
         """User changes and events, applied in the order given."""
@@ -59,6 +65,13 @@ class IngestSession:
                 for key, kind in item.types.items():
                     catalogue.setdefault((attribute_types.EVENT, item.name, key), kind)
                 continue
+            if item.add_to_arrays or item.remove_from_arrays:
+                problem = self._array_problem(item, catalogue)
+                if problem is not None:
+                    if self._reject is None:
+                        raise problem
+                    self._reject(problem)
+                    continue
             known = cid in self._ids or cid in created
             if not known and item.update_existing_only:
                 self.result.users_skipped += 1
@@ -85,6 +98,12 @@ class IngestSession:
             self.result.users_updated += len(updated)
         self.add_event_columns(tuple(zip(*event_rows)), catalogue)
 
+    def _array_problem(self, item: UserChange, catalogue: dict) -> BadRequest | None:
+        if self._user_types is None:
+            self._user_types = attribute_types.of(self.db, attribute_types.USER)
+        return array_type_problem(item, lambda key: self._user_types.get(key) or catalogue.get(
+            (attribute_types.USER, "", key)))
+
     def add_event_columns(self, columns: tuple, catalogue: dict[tuple[str, str, str], str]
                           ) -> None:
         """Events in ``TrackedEvent.row()`` form, transposed (one tuple per field, the
@@ -92,6 +111,10 @@ class IngestSession:
         exist yet are created, as the Data API does."""
         if catalogue:
             attribute_types.register(self.db, [(*k, t) for k, t in catalogue.items()])
+            if self._user_types is not None:
+                for (entity, _, key), kind in catalogue.items():
+                    if entity == attribute_types.USER:
+                        self._user_types.setdefault(key, kind)
         if not columns or not columns[0]:
             return
         ids = self._ids
@@ -115,8 +138,10 @@ class IngestSession:
         return profile
 
 
-def apply(ctx: Context, items: Iterable[UserChange | TrackedEvent]) -> IngestResult:
+def apply(ctx: Context, items: Iterable[UserChange | TrackedEvent],
+          reject: Callable[[BadRequest], None] | None = None) -> IngestResult:
+    """``reject``: see ``IngestSession``; without it a refused change refuses them all."""
     with ctx.store.write() as db:
-        session = IngestSession(db, ctx.clock.now_ms())
+        session = IngestSession(db, ctx.clock.now_ms(), reject)
         session.add(items)
         return session.result

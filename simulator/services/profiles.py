@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core import attributes
 from ..core.errors import BadRequest, NotFound
 from ..core.timestamps import iso
-from ..store import attribute_types, events, users
+from ..store import attribute_types, devices, events, users
 from .context import Context
 
 MAX_PAGE = 1000
@@ -52,7 +52,11 @@ def user(ctx: Context, customer_id: str) -> dict:
         row = users.get(db, customer_id)
         if row is None:
             raise NotFound(f"no user with customer_id {customer_id!r}", path="customer_id")
-        return _user_view(row, attribute_types.of(db, attribute_types.USER))
+        view = _user_view(row, attribute_types.of(db, attribute_types.USER))
+        view["devices"] = [{**d, "created_at": iso(d["created_at"]),
+                            "updated_at": iso(d["updated_at"])}
+                           for d in devices.of_user(db, row["id"])]
+        return view
 
 
 def user_page(ctx: Context, limit: int | None, after: int) -> dict:

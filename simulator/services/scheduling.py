@@ -20,7 +20,7 @@ from ..core.tracking import TrackedEvent
 from ..store import campaigns as table
 from ..store import events as event_table
 from ..store import jobs, users
-from . import delivery, gates, segments
+from . import delivery, gates, segments, user_admin
 from .context import Context
 
 log = logging.getLogger("moesim.scheduling")
@@ -331,6 +331,7 @@ def expire(ctx: Context, job: dict) -> dict:
 
 
 HANDLERS = {SEND: delivery.send_campaign, INSTANCE: periodic_instance,
-            TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire, RESUME: resume}
+            TRIGGERED: triggered_send, ACTIVATE: activate, EXPIRE: expire, RESUME: resume,
+            user_admin.DELETE_USER: user_admin.delete_due}
 BATCHED = {TRIGGERED: triggered_sends}  # jobs due together for one campaign, run as one batch
 BATCH_LIMIT = delivery.BATCH

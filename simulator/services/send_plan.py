@@ -94,13 +94,14 @@ def _plan(db, campaign: dict, token: str | None) -> Plan:
     return plan
 
 
-def build(plan: Plan, renderer: templating.Renderer, attrs: dict,
-           event: dict | None) -> tuple[OutboundRequest, dict | None]:
+def build(plan: Plan, renderer: templating.Renderer, customer_id: str, attrs: dict,
+          event: dict | None) -> tuple[OutboundRequest, dict | None]:
     """The user's request, and (Connected Apps) the pass-2 context, with the pass-1 campaign
-    field values, which the response actions render with again. ``event``: the triggering
-    event's attributes (event-triggered sends only)."""
+    field values, which the response actions render with again. ``customer_id``: what
+    ``UserAttribute['ID']`` reads; ``event``: the triggering event's attributes
+    (event-triggered sends only)."""
     if plan.channel == rules.CONNECTED_APP:
-        context = renderer.user_context(attrs, event)
+        context = renderer.user_context(attrs, event, customer_id)
         if plan.campaign_templates is not None:  # the usual case: text fields, in order
             form = {key: template.render(context) for key, template in plan.campaign_templates}
         else:
@@ -111,7 +112,7 @@ def build(plan: Plan, renderer: templating.Renderer, attrs: dict,
     if plan.oauth is not None and plan.token is None:
         raise TokenUnavailable()
     return outbound.from_connector_content(renderer, plan.content, attrs, event,
-                                           oauth_token=plan.token), None
+                                           oauth_token=plan.token, customer_id=customer_id), None
 
 
 class TokenUnavailable(Exception):

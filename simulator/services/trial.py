@@ -59,10 +59,11 @@ def send(ctx: Context, body: Any) -> dict:
         with ctx.store.read() as db:
             found = users.find_by(db, IDENTIFIERS[identifier], value)
         if found is None:
-            data[value] = {"status": "failed", "failure_reason": "user not found"}
+            # campaigns.yaml /campaigns/test 200 "partial_success" example, verbatim
+            data[value] = {"status": "failed", "failure_reason": "User not found"}
             continue
         data[value] = _one(ctx, send, found)
-    return {"data": data, "message": "test campaign sent"}
+    return {"data": data, "message": "Test campaign created successfully"}  # campaigns.yaml
 
 
 def _one(ctx: Context, send: delivery.Send, found: tuple) -> dict:

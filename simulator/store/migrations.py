@@ -226,3 +226,18 @@ def m009_delivery_gates(db):
     -- Frequency capping and "limit messages per user" count a user's recent sends.
     CREATE INDEX ix_deliveries_user_ts ON deliveries(user_id, ts);
     """)
+
+
+@MIGRATIONS()
+def m010_devices(db):
+    db.executescript("""
+    -- Track Device (data.yaml /device/{app_id}): a device belongs to one user at a time.
+    CREATE TABLE devices (
+        device_id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        attrs TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX ix_devices_user ON devices(user_id);
+    """)
