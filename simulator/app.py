@@ -11,11 +11,10 @@ from flask import Flask
 
 from .api import register
 from .core.clock import Clock
-from .core.ids import IdSource
 from .core.settings import Settings
 from .services import clock as sim_clock
 from .services import engine, fixtures
-from .services.context import Context
+from .services.context import Context, id_source
 from .services.workspaces import Workspaces
 from .store import Store
 
@@ -38,7 +37,7 @@ def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Cont
     applied = store.migrate()
     is_new = bool(applied) and applied[0] == "m001_users_events_sinks"
     return Context(settings, store, clock or sim_clock.load(settings, store),
-                   IdSource(settings.seed)), is_new
+                   id_source(settings, store)), is_new
 
 
 def base_url(settings: Settings, port: int | None = None) -> str:

@@ -11,9 +11,16 @@ from typing import Any, Callable, TypeVar
 from ..core.clock import Clock
 from ..core.ids import IdSource
 from ..core.settings import Settings
-from ..store import Store
+from ..store import Store, meta
 
 T = TypeVar("T")
+
+
+def id_source(settings: Settings, store: Store) -> IdSource:
+    """The workspace's id source at a new epoch of its database (``core.ids``)."""
+    with store.write() as db:
+        epoch = meta.claim_id_epoch(db)
+    return IdSource(settings.seed, settings.workspace_id, epoch)
 
 
 @dataclass
@@ -63,6 +70,12 @@ class Context:
                 return result, True
             with self.written:
                 self.written.wait_for(lambda: self.writes != seen, timeout=left)
+
+    def renew_ids(self) -> None:
+        """Move the id source to a new epoch of the database (after a restore or a reset
+        brought back an older stored epoch), so no id made before comes again."""
+        with self.store.write() as db:
+            self.ids.restart(meta.claim_id_epoch(db, self.ids.epoch))
 
     def wake(self) -> None:
         self.woken.set()

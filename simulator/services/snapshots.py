@@ -55,6 +55,7 @@ def restore(ctx: Context, path: str) -> dict:
         files.restore(ctx.store, path)
         ctx.data_api_log.clear()
         clock.reload(ctx)
+        ctx.renew_ids()
         requeued = engine.recover(ctx)
     ctx.wake()
     return {"status": "restored", "requeued_jobs": requeued, **clock.view(ctx)}
