@@ -11,6 +11,7 @@ from flask import Flask
 
 from .api import register
 from .core.clock import Clock
+from .core.exposure import check_exposure
 from .core.settings import Settings
 from .services import clock as sim_clock
 from .services import engine, fixtures
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     """
     if settings is None:
         settings = Settings.load(os.environ if environ is None else environ)
+    check_exposure(settings.host, settings.admin_token)
     ctx, is_new = create_context(settings, clock)
     app = Flask(__name__)
     app.json.sort_keys = False

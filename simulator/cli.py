@@ -210,6 +210,9 @@ def _control(url: str, method: str, path: str, payload: dict | None = None) -> d
 
     body = json.dumps(payload).encode() if payload is not None else None
     headers = (("Content-Type", "application/json"),) if body else ()
+    token = _settings().admin_token  # a server beyond loopback asks for it (docs/security.md)
+    if token:
+        headers += (("Authorization", f"Bearer {token}"),)
     with Transport(timeout_s=600, concurrency=1) as transport:
         result = transport.send(OutboundRequest(method, url.rstrip("/") + path, headers, body))
     if result.status is None:
