@@ -337,11 +337,13 @@ def scenario_validate(paths: tuple[str, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5056, show_default=True, type=int)
 @click.option("--seed", type=int, help=_help("seed"))
-def sink(host: str, port: int, seed: int | None) -> None:
+@click.option("--sink-max-records", type=click.IntRange(min=1), help=_help("sink_max_records"))
+def sink(host: str, port: int, seed: int | None, sink_max_records: int | None) -> None:
     """Run the capture sink alone, as a fast standalone server."""
     from .sinkserver import run
 
-    run(host, port, _settings(seed=seed).seed)
+    settings = _settings(seed=seed, sink_max_records=sink_max_records)
+    run(host, port, settings.seed, settings.sink_max_records)
 
 
 if __name__ == "__main__":  # pragma: no cover
