@@ -105,6 +105,7 @@ def serve(snapshot: str | None, **flags) -> None:
         ticker.start()
 
     threading.Thread(target=start, name="moesim-bootstrap", daemon=True).start()
+    _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -114,6 +115,23 @@ def serve(snapshot: str | None, **flags) -> None:
         ticker.stop()
         workspaces.close()
         ctx.close()
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (a process manager, ``docker stop``) and SIGHUP (a closed terminal) stop the
+    server as Ctrl-C does: the ``finally`` of ``serve`` closes the stores, so the WAL is
+    truncated and the reset point removed."""
+    import signal
+
+    def stop(signum, _frame):
+        for name in ("SIGTERM", "SIGHUP"):  # a second signal must not cut the clean-up short
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 @main.command("import")

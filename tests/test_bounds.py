@@ -3,12 +3,18 @@ their counts stay exact; deliveries past the retention lose their logged payload
 counts; a clean shutdown truncates the WAL; the reset point lives beside the database, grows
 with what changed, and is gone after every kind of exit."""
 
+import os
+import signal
+import sqlite3
 import threading
 
+import pytest
 import requests
 
 from simulator.app import create_app
 from simulator.sinkserver import make_server
+
+from .conftest import KEY, WORKSPACE, Server
 
 
 def test_the_app_sink_keeps_the_newest_records_and_counts_every_request(settings, clock):
@@ -46,3 +52,69 @@ def test_the_standalone_sink_keeps_the_newest_records_over_a_real_socket():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _db_files(folder) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name.startswith("m.db"))
+
+
+def _serve(tmp_path):
+    return Server(["--db", str(tmp_path / "m.db"), "--fixtures", "bundled",
+                   "--workspace-id", WORKSPACE, "--data-api-key", KEY], {})
+
+
+def _write_a_lot(server) -> None:
+    """New users and updates to every fixture user, through the bulk Data API (100 KB calls)."""
+    for start in range(0, 4000, 250):
+        elements = [{"type": "customer", "customer_id": f"user_{i + 1:04d}" if i < 1000 else
+                     f"c{i}", "attributes": {"note": "x" * 200, "n": i}}
+                    for i in range(start, start + 250)]
+        answer = requests.post(f"{server.url}/v1/transition/{WORKSPACE}",
+                               auth=(WORKSPACE, KEY), timeout=60,
+                               json={"type": "transition", "elements": elements})
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_clean_shutdown_leaves_no_wal_and_no_reset_point(tmp_path, stop):
+    server = _serve(tmp_path)
+    try:
+        server.wait_ready()
+        _write_a_lot(server)
+        assert "m.db-reset" in _db_files(tmp_path)
+        assert os.path.getsize(tmp_path / "m.db-wal") > 1_000_000
+        server.proc.send_signal(stop)
+        assert server.proc.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    assert _db_files(tmp_path) == ["m.db"]
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 4000
+    conn.close()
+
+
+def test_a_reset_point_left_by_kill_9_is_replaced_by_the_next_start(tmp_path):
+    server = _serve(tmp_path)
+    try:
+        server.wait_ready()
+        _write_a_lot(server)
+        server.proc.kill()
+        server.proc.wait(timeout=30)
+    finally:
+        server.stop()
+    left = os.path.getsize(tmp_path / "m.db-reset")
+    assert left > 100_000  # the users the bulk call updated... and what else changed
+    again = _serve(tmp_path)
+    try:
+        again.wait_ready()
+        assert os.path.getsize(tmp_path / "m.db-reset") < left  # a new, empty point
+        requests.post(f"{again.url}/v1/customer/{WORKSPACE}", auth=(WORKSPACE, KEY),
+                      json={"type": "customer", "customer_id": "late"}, timeout=10)
+        assert requests.post(f"{again.url}/_sim/reset", timeout=30).status_code == 200
+        users = requests.get(f"{again.url}/api/users?limit=1000", timeout=10).json()
+        assert "late" not in {u["customer_id"] for u in users["users"]}
+        again.proc.terminate()
+        assert again.proc.wait(timeout=30) == 0
+    finally:
+        again.stop()
+    assert _db_files(tmp_path) == ["m.db"]

@@ -119,8 +119,9 @@ def test_export_is_atomic_when_the_copy_fails_midway(client, workspace, tmp_path
     response = client.post("/_sim/snapshot", json={"path": str(path)})
     assert response.status_code == 500 and "disk full" in response.json["message"]
     assert path.read_bytes() == old  # the previous snapshot, untouched
-    assert sorted(os.listdir(tmp_path)) == sorted(["snap.db", "moesim.db", "moesim.db-wal",
-                                                   "moesim.db-shm"])  # no temporary left
+    assert sorted(os.listdir(tmp_path)) == sorted([
+        "snap.db", "moesim.db", "moesim.db-wal", "moesim.db-shm",
+        "moesim.db-reset"])  # no temporary left (the reset point lives beside the database)
 
 
 def test_export_never_replaces_a_file_that_is_not_a_snapshot(client, ctx, tmp_path):
