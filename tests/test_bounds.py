@@ -118,3 +118,52 @@ def test_a_reset_point_left_by_kill_9_is_replaced_by_the_next_start(tmp_path):
     finally:
         again.stop()
     assert _db_files(tmp_path) == ["m.db"]
+
+
+def test_retention_drops_old_payloads_and_keeps_every_count(settings, clock, auth, partner):
+    """Deliveries older than delivery_retention_days (simulator clock) lose their logged
+    request and response; stats, the delivery list and the rows themselves stay."""
+    from .test_campaigns import _campaign, _connected_app, _users
+
+    app = create_app(settings.replace(delivery_retention_days=1.0), clock=clock)
+    try:
+        client = app.test_client()
+        _users(client, auth, 6)
+        ids = _connected_app(client, partner)
+        first = client.post("/api/campaigns", json=_campaign(*ids, request_id="a")).json
+        client.post("/_sim/run-due")
+        stats = client.get(f"/api/campaigns/{first['campaign_id']}/stats").json
+        assert stats["sent"] == 6
+        logged = client.get("/_sim/deliveries").json["deliveries"]
+        assert all(d["request"] and d["response"] for d in logged)
+
+        advanced = client.post("/_sim/clock/advance", json={"seconds": 20 * 3600})
+        assert advanced.status_code == 200  # within the retention: kept
+        assert all(d["request"] for d in client.get("/_sim/deliveries").json["deliveries"])
+
+        client.post("/_sim/clock/advance", json={"seconds": 5 * 3600})  # now 25 h later
+        second = client.post("/api/campaigns", json=_campaign(*ids, request_id="b")).json
+        client.post("/_sim/run-due")
+        logged = client.get("/_sim/deliveries").json["deliveries"]
+        assert len(logged) == 12
+        old = [d for d in logged if d["campaign_id"] == first["campaign_id"]]
+        new = [d for d in logged if d["campaign_id"] == second["campaign_id"]]
+        assert [(d["request"], d["response"]) for d in old] == [(None, None)] * 6
+        assert all(d["request"] and d["response"] for d in new)
+        assert {d["status"] for d in old} == {"sent"} and len(old) == 6
+        assert client.get(f"/api/campaigns/{first['campaign_id']}/stats").json == stats
+        with app.extensions["moesim"].store.read() as db:
+            assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 12
+    finally:
+        app.extensions["moesim.workspaces"].close()
+        app.extensions["moesim"].close()
+
+
+def test_retention_is_off_by_default(client, auth, partner):
+    from .test_campaigns import _campaign, _connected_app, _users
+
+    _users(client, auth, 2)
+    client.post("/api/campaigns", json=_campaign(*_connected_app(client, partner)))
+    client.post("/_sim/run-due")
+    client.post("/_sim/clock/advance", json={"seconds": 400 * 86400})
+    assert all(d["request"] for d in client.get("/_sim/deliveries").json["deliveries"])

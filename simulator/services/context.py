@@ -44,9 +44,15 @@ class Context:
     # sleep on it instead of polling. ``writes`` counts writes, so no notification is missed.
     written: threading.Condition = field(default_factory=threading.Condition)
     writes: int = 0
+    # services.retention's bookkeeping (made on first use)
+    retention: Any = None
 
     def __post_init__(self) -> None:
         self.store.on_write(self._notify_written)
+        self.store.on_reset(self._forget_retention)
+
+    def _forget_retention(self) -> None:
+        self.retention = None  # a reset or restore brings back rows it had pruned past
 
     def _notify_written(self) -> None:
         with self.written:

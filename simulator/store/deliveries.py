@@ -74,3 +74,17 @@ def delete(db: Database, match: DeliveryFilter) -> int:
     where, params = _where(match)
     return db.execute("DELETE FROM deliveries"
                       + (f" WHERE {' AND '.join(where)}" if where else ""), params).rowcount
+
+
+def prune_payloads(db: Database, before_ms: int, from_id: int) -> tuple[int, int]:
+    """Drop the logged request and response of deliveries with ``ts < before_ms`` and
+    ``id >= from_id`` (rows below ``from_id`` have none left); the row, and so every count,
+    stays. Returns how many rows were pruned and the lowest id still holding a payload."""
+    pruned = db.execute("UPDATE deliveries SET request = NULL, response = NULL "
+                        "WHERE id >= ? AND ts < ? AND (request IS NOT NULL OR "
+                        "response IS NOT NULL)", [from_id, before_ms]).rowcount
+    low = db.execute("SELECT min(id) FROM deliveries WHERE id >= ? AND (request IS NOT NULL "
+                     "OR response IS NOT NULL)", [from_id]).fetchone()[0]
+    if low is None:
+        low = (db.execute("SELECT max(id) FROM deliveries").fetchone()[0] or 0) + 1
+    return pruned, low
