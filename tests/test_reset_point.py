@@ -175,3 +175,22 @@ def test_a_snapshot_restore_keeps_the_reset_point(store, tmp_path):
         db.execute("DELETE FROM users WHERE customer_id = 'extra'")
     store.reset()
     assert _contents(store) == point
+
+
+def test_a_retention_pass_over_rows_of_the_point_is_undone_by_a_reset(store):
+    from simulator.store import deliveries
+
+    row = ("c" * 24, 1, "u1", "sent", None, 200, '{"url": "x"}', '{"status": 200}', 1.0, 5)
+    with store.write() as db:
+        deliveries.insert(db, [row] * 10)
+    store.mark_baseline()
+    point = _contents(store)
+    with store.write() as db:
+        deliveries.insert(db, [row[:-1] + (50,)] * 5)
+        assert deliveries.prune_payloads(db, 10, 0, limit=4) == 4
+        assert deliveries.prune_payloads(db, 10, 0) == 6  # the point's top row among them
+        assert deliveries.lowest_with_payload(db, 0) == 11
+    with store.read() as db:
+        assert db.execute("SELECT count(*), count(request) FROM deliveries").fetchone() == (15, 5)
+    store.reset()
+    assert _contents(store) == point

@@ -8,7 +8,8 @@ Two databases are written straight into new SQLite files (not timed): a small on
 users, 10,000 events) and a larger one (``--users``, ``--events``). For each, ``--runs`` times:
 ``python -m simulator.cli serve --port 0`` is started (virtual clock, no fixtures) and timed
 from the spawn to the first 200 from ``/_sim/ready``; then the size of ``<db>-reset`` and of
-new ``moesim-*`` files in the temp folder is read, and the server is stopped with SIGTERM.
+what it put in its temp folder (``TMPDIR``, one of the bench's own) is read, and the server is
+stopped with SIGTERM; files still in that folder afterwards are counted.
 Prints the median and the spread. ``--code DIR`` runs the simulator found in DIR (for
 instance ``git archive main | tar -x -C DIR``) instead of this checkout's, to compare.
 """
@@ -16,7 +17,6 @@ instance ``git archive main | tar -x -C DIR``) instead of this checkout's, to co
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -58,18 +58,17 @@ store.close()
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
-def temp_files() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "moesim-*")))
-
-
-def start_once(db: str, code: Path) -> dict:
-    before = temp_files()
+def start_once(db: str, code: Path, temp: str) -> dict:
+    """One start; the server's temp folder is ``temp`` (its own, so what it leaves there is
+    counted, and removed with the bench's folder)."""
+    before = set(os.listdir(temp))
     started = time.perf_counter()
     # run from ``code``: ``python -m`` puts the working folder first on sys.path
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", "0",
                              "--db", db, "--fixtures", "none", "--clock", "virtual"],
                             cwd=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONPATH": str(code)})
+                            text=True, env={**os.environ, "PYTHONPATH": str(code),
+                                            "TMPDIR": temp})
     try:
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)", proc.stdout.readline()).group(1))
         threading.Thread(target=proc.stdout.read, daemon=True).start()
@@ -80,8 +79,8 @@ def start_once(db: str, code: Path) -> dict:
             except (OSError, urllib.error.HTTPError):
                 time.sleep(0.01)
         ready_s = time.perf_counter() - started
-        new = temp_files() - before
-        temp_bytes = sum(os.path.getsize(p) for p in new if os.path.isfile(p))
+        temp_bytes = sum(os.path.getsize(os.path.join(temp, name))
+                         for name in set(os.listdir(temp)) - before)
         reset = db + "-reset"
         reset_bytes = os.path.getsize(reset) if os.path.exists(reset) else 0
     finally:
@@ -91,11 +90,8 @@ def start_once(db: str, code: Path) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    left = [p for p in temp_files() - before if os.path.exists(p)]
-    for path in left:  # an older checkout's copies: do not let them pile up
-        os.unlink(path)
     return {"ready_s": ready_s, "temp_bytes": temp_bytes, "reset_bytes": reset_bytes,
-            "left_in_temp": len(left)}
+            "left_in_temp": len(set(os.listdir(temp)) - before)}
 
 
 def main() -> None:
@@ -112,7 +108,9 @@ def main() -> None:
             build(db, users, events, args.code.resolve())
             size_mb = sum(os.path.getsize(db + end) for end in ("", "-wal")
                           if os.path.exists(db + end)) / 1e6
-            runs = [start_once(db, args.code.resolve()) for _ in range(args.runs)]
+            temp = os.path.join(directory, f"{label}-tmp")
+            os.mkdir(temp)
+            runs = [start_once(db, args.code.resolve(), temp) for _ in range(args.runs)]
             ready = [r["ready_s"] for r in runs]
             print(json.dumps({
                 "database": label, "users": users, "events": events,
