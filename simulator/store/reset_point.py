@@ -35,6 +35,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 @dataclass(frozen=True)
 class _Table:
     name: str
@@ -43,7 +47,7 @@ class _Table:
 
     @property
     def shadow(self) -> str:
-        return _q(f"resetpt_{self.name}")
+        return _q(f"resetpt_t_{self.name}")  # never "resetpt_full", whatever the name
 
     def column_list(self, prefix: str = "") -> str:
         return ", ".join(prefix + _q(c) for c in self.columns)
@@ -124,7 +128,7 @@ class ResetPoint:
 
     def _triggers(self, table: _Table) -> None:
         top, name = table.top, _q(table.name)
-        live = f"NOT EXISTS (SELECT 1 FROM {_FULL} WHERE tbl IN ('{table.name}', '{_ALL}'))"
+        live = f"NOT EXISTS (SELECT 1 FROM {_FULL} WHERE tbl IN ({_text(table.name)}, '{_ALL}'))"
         # INSERT OR IGNORE would not do: a trigger's statements take the conflict policy of
         # the statement that fired them (an upsert's, for one), so "only the first time" is
         # written out as NOT EXISTS.
@@ -138,7 +142,7 @@ class ResetPoint:
                 extra = (f"INSERT INTO {table.shadow} SELECT rowid{sep}{table.column_list()} "
                          f"FROM main.{name} WHERE old.rowid = {top} AND rowid <= {top} "
                          f"AND rowid NOT IN (SELECT _rid FROM {table.shadow});"
-                         f"INSERT INTO {_FULL} SELECT '{table.name}' WHERE old.rowid = {top} "
+                         f"INSERT INTO {_FULL} SELECT {_text(table.name)} WHERE old.rowid = {top} "
                          f"AND {live};")
             self._conn.execute(
                 f"CREATE TEMP TRIGGER {_q(f'resetpt_{event.lower()}_{table.name}')} "
