@@ -7,7 +7,8 @@ start leaves on disk (the reset point beside the database, anything in the temp 
 Two databases are written straight into new SQLite files (not timed): a small one (1,000
 users, 10,000 events) and a larger one (``--users``, ``--events``). For each, ``--runs`` times:
 ``python -m simulator.cli serve --port 0`` is started (virtual clock, no fixtures) and timed
-from the spawn to the first 200 from ``/_sim/ready``; then the size of ``<db>-reset`` and of
+from the spawn to the first 200 from ``/_sim/ready``; a second later its RSS (``/proc``), the
+size of ``<db>-reset`` and of
 what it put in its temp folder (``TMPDIR``, one of the bench's own) is read, and the server is
 stopped with SIGTERM; files still in that folder afterwards are counted.
 Prints the median and the spread. ``--code DIR`` runs the simulator found in DIR (for
@@ -79,6 +80,10 @@ def start_once(db: str, code: Path, temp: str) -> dict:
             except (OSError, urllib.error.HTTPError):
                 time.sleep(0.01)
         ready_s = time.perf_counter() - started
+        time.sleep(1.0)  # idle: what the server holds once ready (not a wait on the server)
+        rss = next((int(line.split()[1]) / 1024 for line in
+                    Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                    if line.startswith("VmRSS:")), 0.0) if os.path.exists("/proc") else 0.0
         temp_bytes = sum(os.path.getsize(os.path.join(temp, name))
                          for name in set(os.listdir(temp)) - before)
         reset = db + "-reset"
@@ -90,7 +95,7 @@ def start_once(db: str, code: Path, temp: str) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return {"ready_s": ready_s, "temp_bytes": temp_bytes, "reset_bytes": reset_bytes,
+    return {"ready_s": ready_s, "rss_mb": rss, "temp_bytes": temp_bytes, "reset_bytes": reset_bytes,
             "left_in_temp": len(set(os.listdir(temp)) - before)}
 
 
@@ -117,6 +122,7 @@ def main() -> None:
                 "db_mb": round(size_mb, 1),
                 "start_to_ready_s_median": round(statistics.median(ready), 2),
                 "start_to_ready_s_min_max": [round(min(ready), 2), round(max(ready), 2)],
+                "idle_rss_mb_max": round(max(r["rss_mb"] for r in runs), 1),
                 "reset_point_kb_at_ready": round(max(r["reset_bytes"] for r in runs) / 1e3, 1),
                 "temp_mb_at_ready": round(max(r["temp_bytes"] for r in runs) / 1e6, 1),
                 "files_left_in_temp_after_sigterm": max(r["left_in_temp"] for r in runs),
