@@ -68,10 +68,12 @@ def serve(snapshot: str | None, **flags) -> None:
     from werkzeug.serving import make_server
 
     from .app import base_url, bootstrap, create_app
+    from .core.exposure import check_exposure
     from .services import snapshots
     from .ticker import Ticker
 
     settings = _settings(**flags)
+    check_exposure(settings.host, settings.admin_token)  # before anything is written
     if snapshot:
         snapshots.restore_file(settings.db, snapshot)
     logging.basicConfig(level=settings.log_level.upper(),

@@ -133,6 +133,16 @@ def test_beyond_loopback_the_server_refuses_to_start_without_a_token(tmp_path):
     assert "MOESIM_ADMIN_TOKEN" in result.stderr and "0.0.0.0" in result.stderr
     assert not (tmp_path / "m.db").exists()  # refused before anything was created
 
+    # with --snapshot too: the snapshot is not copied into the database first
+    snapshot = tmp_path / "s.db"
+    snapshot.write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *_procfile_command(),
+         "--db", str(tmp_path / "m.db"), "--snapshot", str(snapshot)],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1 and "MOESIM_ADMIN_TOKEN" in result.stderr
+    assert not (tmp_path / "m.db").exists()
+
 
 def test_the_procfile_serves_with_a_token_over_a_real_socket(tmp_path):
     command = _procfile_command()
