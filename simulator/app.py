@@ -11,11 +11,11 @@ from flask import Flask
 
 from .api import register
 from .core.clock import Clock
-from .core.ids import IdSource
+from .core.exposure import check_exposure
 from .core.settings import Settings
 from .services import clock as sim_clock
 from .services import engine, fixtures
-from .services.context import Context
+from .services.context import Context, id_source
 from .services.workspaces import Workspaces
 from .store import Store
 
@@ -38,7 +38,7 @@ def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Cont
     applied = store.migrate()
     is_new = bool(applied) and applied[0] == "m001_users_events_sinks"
     return Context(settings, store, clock or sim_clock.load(settings, store),
-                   IdSource(settings.seed)), is_new
+                   id_source(settings, store)), is_new
 
 
 def base_url(settings: Settings, port: int | None = None) -> str:
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     """
     if settings is None:
         settings = Settings.load(os.environ if environ is None else environ)
+    check_exposure(settings.host, settings.admin_token)
     ctx, is_new = create_context(settings, clock)
     app = Flask(__name__)
     app.json.sort_keys = False

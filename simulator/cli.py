@@ -68,10 +68,12 @@ def serve(snapshot: str | None, **flags) -> None:
     from werkzeug.serving import make_server
 
     from .app import base_url, bootstrap, create_app
+    from .core.exposure import check_exposure
     from .services import snapshots
     from .ticker import Ticker
 
     settings = _settings(**flags)
+    check_exposure(settings.host, settings.admin_token)  # before anything is written
     if snapshot:
         snapshots.restore_file(settings.db, snapshot)
     logging.basicConfig(level=settings.log_level.upper(),
@@ -105,6 +107,7 @@ def serve(snapshot: str | None, **flags) -> None:
         ticker.start()
 
     threading.Thread(target=start, name="moesim-bootstrap", daemon=True).start()
+    _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -114,6 +117,23 @@ def serve(snapshot: str | None, **flags) -> None:
         ticker.stop()
         workspaces.close()
         ctx.close()
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (a process manager, ``docker stop``) and SIGHUP (a closed terminal) stop the
+    server as Ctrl-C does: the ``finally`` of ``serve`` closes the stores, so the WAL is
+    truncated and the reset point removed."""
+    import signal
+
+    def stop(signum, _frame):
+        for name in ("SIGTERM", "SIGHUP"):  # a second signal must not cut the clean-up short
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 @main.command("import")
@@ -210,6 +230,9 @@ def _control(url: str, method: str, path: str, payload: dict | None = None) -> d
 
     body = json.dumps(payload).encode() if payload is not None else None
     headers = (("Content-Type", "application/json"),) if body else ()
+    token = _settings().admin_token  # a server beyond loopback asks for it (docs/security.md)
+    if token:
+        headers += (("Authorization", f"Bearer {token}"),)
     with Transport(timeout_s=600, concurrency=1) as transport:
         result = transport.send(OutboundRequest(method, url.rstrip("/") + path, headers, body))
     if result.status is None:
@@ -341,11 +364,13 @@ def scenario_validate(paths: tuple[str, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5056, show_default=True, type=int)
 @click.option("--seed", type=int, help=_help("seed"))
-def sink(host: str, port: int, seed: int | None) -> None:
+@click.option("--sink-max-records", type=click.IntRange(min=1), help=_help("sink_max_records"))
+def sink(host: str, port: int, seed: int | None, sink_max_records: int | None) -> None:
     """Run the capture sink alone, as a fast standalone server."""
     from .sinkserver import run
 
-    run(host, port, _settings(seed=seed).seed)
+    settings = _settings(seed=seed, sink_max_records=sink_max_records)
+    run(host, port, settings.seed, settings.sink_max_records)
 
 
 if __name__ == "__main__":  # pragma: no cover

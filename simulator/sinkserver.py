@@ -23,7 +23,8 @@ Request bodies are read by ``Content-Length``, or decoded when sent with
 ``Transfer-Encoding: chunked``; any other transfer coding, a malformed length or a body over
 ``MAX_BODY_BYTES`` is answered (400 or 413) and the connection closed, since the next request
 on it cannot be found. Responses always carry ``Content-Length``, except where HTTP forbids a
-body (1xx, 204, 304). Recorded requests stay in memory until ``DELETE`` or reset.
+body (1xx, 204, 304). Each sink keeps its newest ``max_records`` requests in memory (the
+``sink_max_records`` setting) until ``DELETE`` or reset; ``served`` counts every request.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +46,7 @@ from .core.clock import Clock, SystemClock
 from .core.errors import BadRequest, MoesimError, NotFound, PayloadTooLarge
 from .core.sinks import (ReceivedRequest, SinkAnswer, SinkBehaviour, SinkState, answer,
                          configure, record)
+from .core.settings import Settings
 from .core.timestamps import iso
 
 log = logging.getLogger("moesim.sink")
@@ -56,38 +59,42 @@ _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}
 
 @dataclass
 class _Sink:
+    requests: deque
     state: SinkState = field(default_factory=SinkState)
-    requests: list[dict] = field(default_factory=list)
 
 
 class SinkLedger:
-    """Every sink's state and recorded requests, behind one lock."""
+    """Every sink's state and its newest ``max_records`` requests, behind one lock."""
 
-    def __init__(self, seed: int, clock: Clock):
+    def __init__(self, seed: int, clock: Clock, max_records: int | None = None):
         self._seed = seed
         self._clock = clock
+        self._max_records = max_records or Settings().sink_max_records
         self._lock = threading.Lock()
         self._sinks: dict[str, _Sink] = {}
+
+    def _new(self) -> _Sink:
+        return _Sink(deque(maxlen=self._max_records))
 
     def receive(self, name: str, request: ReceivedRequest) -> SinkAnswer:
         """Answer and record one request; the caller waits ``delay_ms``, outside the lock."""
         with self._lock:
             sink = self._sinks.get(name)
             if sink is None:
-                sink = self._sinks[name] = _Sink()
+                sink = self._sinks[name] = self._new()
             reply, sink.state = answer(sink.state, name, self._seed)
             sink.requests.append(record(request, reply, iso(self._clock.now_ms())))
         return reply
 
     def configure(self, name: str, behaviour: SinkBehaviour) -> dict:
         with self._lock:
-            sink = self._sinks.setdefault(name, _Sink())
+            sink = self._sinks.get(name) or self._sinks.setdefault(name, self._new())
             sink.state = configure(behaviour, sink.state)
         return self.view(name)
 
     def view(self, name: str) -> dict:
         with self._lock:
-            sink = self._sinks.get(name) or _Sink()
+            sink = self._sinks.get(name) or self._new()
             state, recorded = sink.state, list(sink.requests)
         return {"name": name, "behaviour": state.behaviour.as_dict(), "served": state.served,
                 "fail_next_left": state.fail_next_left, "requests": recorded}
@@ -310,14 +317,15 @@ class SinkServer(ThreadingHTTPServer):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, seed: int = 0,
-                clock: Clock | None = None) -> SinkServer:
+                clock: Clock | None = None, max_records: int | None = None) -> SinkServer:
     """A bound, not yet serving sink server; ``port=0`` picks a free port."""
-    return SinkServer((host, port), SinkLedger(seed, clock or SystemClock()))
+    return SinkServer((host, port), SinkLedger(seed, clock or SystemClock(), max_records))
 
 
-def run(host: str = "127.0.0.1", port: int = 5056, seed: int = 0) -> None:
+def run(host: str = "127.0.0.1", port: int = 5056, seed: int = 0,
+        max_records: int | None = None) -> None:
     """Serve until interrupted (Ctrl-C)."""
-    server = make_server(host, port, seed)
+    server = make_server(host, port, seed, max_records=max_records)
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{server.server_address[1]}"
     print(f"moesim sink listening on {base}  (send to {base}/_sim/sink/<name>, "

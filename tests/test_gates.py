@@ -369,11 +369,11 @@ def test_triggers_due_together_run_as_one_batch_with_one_by_one_outcomes(client,
     expected, sent_to = [], set()
     for job in ran:
         cid = job["customer_id"]
-        if gates.in_campaign_control_group({"control_group_details": groups}, 0, campaign_id,
-                                           job["job_id"], cid):
-            expected.append(("removed", "campaign_control_group"))
-        elif cid in sent_to:
+        if cid in sent_to:  # limit per user comes before the control group (gates.ORDER)
             expected.append(("removed", "limit_per_user"))
+        elif gates.in_campaign_control_group({"control_group_details": groups}, 0, campaign_id,
+                                             job["job_id"], cid):
+            expected.append(("removed", "campaign_control_group"))
         else:
             expected.append(("sent", None))
             sent_to.add(cid)

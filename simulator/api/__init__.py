@@ -7,13 +7,20 @@ import logging
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..core.errors import BadRequest, MoesimError
+from ..core.errors import BadRequest, MoesimError, Unauthorized
+from ..core.exposure import token_accepted
 from ..services.context import Context
 
 log = logging.getLogger("moesim.api")
 
 
 HEADER = "X-Moesim-Workspace"
+# Not guarded by the admin token: MoEngage's own endpoints keep MoEngage's auth (the Data API,
+# the stats and search APIs, the OAuth redirect back from a partner), the capture sink stands in
+# for a partner endpoint that moesim itself sends to, and health/readiness reveal nothing.
+OPEN_BLUEPRINTS = {"data_api", "reports", "oauth_callback"}
+OPEN_ENDPOINTS = {"sim.sink", "sim.health", "sim.ready"}
+REALM = 'Basic realm="moesim", charset="UTF-8"'
 
 
 def context() -> Context:
@@ -63,6 +70,18 @@ def register(app: Flask) -> None:
     app.register_blueprint(workspaces.bp)
     app.register_blueprint(delivery_settings.bp)
 
+    @app.before_request
+    def require_admin_token():
+        """``MOESIM_ADMIN_TOKEN``, when set, guards everything but the open routes above."""
+        token = app.extensions["moesim"].settings.admin_token
+        if not token or request.blueprint in OPEN_BLUEPRINTS or \
+                request.endpoint in OPEN_ENDPOINTS:
+            return
+        if not token_accepted(request.headers.get("Authorization"), token):
+            raise Unauthorized("admin token required: send 'Authorization: Bearer <token>' "
+                               "(or the token as the Basic-auth password)",
+                               path="Authorization")
+
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):
         if request.blueprint == data_api.bp.name:
@@ -70,6 +89,8 @@ def register(app: Flask) -> None:
         if request.blueprint == "reports":
             body, status = reports.failure(error)
             return jsonify(body), status
+        if isinstance(error, Unauthorized):  # a browser then asks for the token itself
+            return jsonify(error.body()), error.status, {"WWW-Authenticate": REALM}
         return jsonify(error.body()), error.status
 
     @app.errorhandler(HTTPException)

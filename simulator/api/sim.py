@@ -149,5 +149,5 @@ def snapshot_restore():
         payload = json_body()
         if not isinstance(payload, dict) or not isinstance(payload.get("path"), str):
             raise BadRequest("body must be {\"path\": FILE}", path="path")
-        return jsonify(snapshots.restore(context(), payload["path"]))
+        return jsonify(snapshots.restore_path(context(), payload["path"]))
     return jsonify(snapshots.restore_bytes(context(), request.get_data()))

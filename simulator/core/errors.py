@@ -69,6 +69,12 @@ class Unauthorized(MoesimError):
     moe_type = "Authentication required"
 
 
+class Forbidden(MoesimError):
+    status = 403
+    code = "forbidden"
+    moe_type = "Forbidden"
+
+
 class NotFound(MoesimError):
     status = 404
     code = "not_found"

@@ -42,6 +42,13 @@ def _at_least_one(text: str) -> int:
     return number
 
 
+def _at_least_zero(text: str) -> float:
+    number = float(text)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(f"must be a number 0 or more: {text!r}")
+    return number
+
+
 def _zone(text: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
@@ -97,6 +104,16 @@ SETTINGS: tuple[Setting, ...] = (
             "by default); false sends as fast as the transport goes."),
     Setting("send_retries", 0, int,
             "Retries of a send that got no response or a 5xx (MoEngage: none; 3 = its option)."),
+    Setting("admin_token", "", str,
+            "Token for `/api/`, `/_sim/` and pages (Bearer, or the Basic-auth password); "
+            "required when `host` is not loopback (docs/security.md)."),
+    Setting("snapshot_dir", "", str,
+            "Folder that server-side snapshot paths must be in (empty: the database's folder)."),
+    Setting("sink_max_records", 10_000, _at_least_one,
+            "Requests each capture sink keeps, the oldest dropped first (`served` counts all)."),
+    Setting("delivery_retention_days", 0.0, _at_least_zero,
+            "Deliveries older than this (simulator clock) lose their logged request and "
+            "response; counts and stats stay (0 keeps all)."),
 )
 
 
@@ -130,6 +147,7 @@ class _SettingsBase:
         shown = dataclasses.asdict(self)
         shown["data_api_key"] = "********"
         shown["report_api_key"] = "********"
+        shown["admin_token"] = "********" if self.admin_token else ""
         return shown
 
 

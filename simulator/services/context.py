@@ -6,15 +6,22 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from ..core.clock import Clock
 from ..core.ids import IdSource
 from ..core.settings import Settings
-from ..store import Store
+from ..store import Store, meta
 from ..transport import Transport
 
 T = TypeVar("T")
+
+
+def id_source(settings: Settings, store: Store) -> IdSource:
+    """The workspace's id source at a new epoch of its database (``core.ids``)."""
+    with store.write() as db:
+        epoch = meta.claim_id_epoch(db)
+    return IdSource(settings.seed, settings.workspace_id, epoch)
 
 
 @dataclass
@@ -38,9 +45,15 @@ class Context:
     # sleep on it instead of polling. ``writes`` counts writes, so no notification is missed.
     written: threading.Condition = field(default_factory=threading.Condition)
     writes: int = 0
+    # services.retention's bookkeeping (made on first use)
+    retention: Any = None
 
     def __post_init__(self) -> None:
         self.store.on_write(self._notify_written)
+        self.store.on_reset(self._forget_retention)
+
+    def _forget_retention(self) -> None:
+        self.retention = None  # a reset or restore brings back rows it had pruned past
 
     def _notify_written(self) -> None:
         with self.written:
@@ -75,6 +88,12 @@ class Context:
                                            retries=settings.send_retries,
                                            ca_bundle=settings.send_ca_bundle or None)
             return self.transport
+
+    def renew_ids(self) -> None:
+        """Move the id source to a new epoch of the database (after a restore or a reset
+        brought back an older stored epoch), so no id made before comes again."""
+        with self.store.write() as db:
+            self.ids.restart(meta.claim_id_epoch(db, self.ids.epoch))
 
     def wake(self) -> None:
         self.woken.set()

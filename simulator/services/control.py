@@ -12,3 +12,4 @@ def reset(ctx: Context) -> None:
     ctx.store.reset()
     ctx.data_api_log.clear()
     clock.reload(ctx)
+    ctx.renew_ids()

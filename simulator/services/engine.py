@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from ..store import jobs
+from . import retention
 from .context import Context
 from .scheduling import BATCH_LIMIT, BATCHED, HANDLERS
 
@@ -54,4 +55,5 @@ def run_due(ctx: Context) -> list[dict]:
                 jobs.finish_many(db, [j["id"] for j in group], status, ctx.clock.now_ms())
             ran += [{"job_id": j["id"], "kind": j["kind"], "campaign_id": j["campaign_id"],
                      "status": status, **summary} for j, summary in zip(group, summaries)]
+        retention.prune_due(ctx)
     return ran

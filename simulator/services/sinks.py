@@ -1,4 +1,5 @@
-"""The built-in capture sinks, kept in the store so reset and snapshots cover them."""
+"""The built-in capture sinks, kept in the store so reset and snapshots cover them. Each sink
+keeps its newest ``sink_max_records`` requests; its ``served`` counter counts them all."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def receive(ctx: Context, name: str, request: rules.ReceivedRequest) -> rules.Si
         reply, after = rules.answer(table.state(db, name), name, ctx.settings.seed)
         table.save(db, name, after)
         table.add_request(db, name, reply.seq, now, rules.record(request, reply, iso(now)))
+        # keep the newest sink_max_records; ``served`` still counts every request
+        table.trim(db, name, reply.seq - ctx.settings.sink_max_records)
     return reply
 
 

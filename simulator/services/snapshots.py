@@ -14,7 +14,7 @@ import os
 import tempfile
 from typing import BinaryIO
 
-from ..core.errors import ConfigError
+from ..core.errors import BadRequest, ConfigError, Forbidden
 from ..store import snapshots as files
 from . import clock, engine
 from .context import Context
@@ -26,7 +26,29 @@ def _store_clock(ctx: Context) -> None:
     clock._save(ctx)
 
 
+def folder(ctx: Context) -> str:
+    """Where server-side snapshot paths may point: ``snapshot_dir``, else the database's
+    folder (symbolic links resolved)."""
+    return os.path.realpath(ctx.settings.snapshot_dir or
+                            os.path.dirname(os.path.abspath(ctx.settings.db)))
+
+
+def confined(ctx: Context, path: str) -> str:
+    """A path received over HTTP, resolved (a relative one against the snapshot folder);
+    ``Forbidden`` unless it is inside that folder, so a request cannot write or read a file
+    anywhere the process can."""
+    if not path or "\0" in path:
+        raise BadRequest("path must be a file name, without NUL bytes", path="path")
+    base = folder(ctx)
+    full = os.path.realpath(os.path.join(base, path))
+    if full == base or os.path.commonpath([full, base]) != base:
+        raise Forbidden("path must name a file inside the snapshot folder "
+                        "(MOESIM_SNAPSHOT_DIR; default: the database's folder)", path="path")
+    return full
+
+
 def export(ctx: Context, path: str) -> dict:
+    path = confined(ctx, path)
     _store_clock(ctx)
     size = files.export(ctx.store, path)
     return {"path": os.path.abspath(path), "bytes": size, **clock.view(ctx)}
@@ -48,6 +70,11 @@ def exported(ctx: Context) -> BinaryIO:
             os.rmdir(directory)
 
 
+def restore_path(ctx: Context, path: str) -> dict:
+    """A restore from a path received over HTTP (confined to the snapshot folder)."""
+    return restore(ctx, confined(ctx, path))
+
+
 def restore(ctx: Context, path: str) -> dict:
     """Replace the workspace's data with the snapshot at ``path`` (checked first: a file that is
     not a moesim snapshot changes nothing)."""
@@ -55,6 +82,7 @@ def restore(ctx: Context, path: str) -> dict:
         files.restore(ctx.store, path)
         ctx.data_api_log.clear()
         clock.reload(ctx)
+        ctx.renew_ids()
         requeued = engine.recover(ctx)
     ctx.wake()
     return {"status": "restored", "requeued_jobs": requeued, **clock.view(ctx)}

@@ -25,8 +25,8 @@ def insert(db: Database, record: dict) -> None:
 
 
 def new_id(db: Database, ids) -> str:
-    """The next id of the (seeded) id source that is not taken: a restarted server's source
-    starts its sequence again."""
+    """The next id of the id source that is not taken (ids are unique by construction,
+    ``core.ids``; a snapshot from another database could still hold one)."""
     while True:
         candidate = ids.campaign_id()
         if db.execute("SELECT 1 FROM campaigns WHERE id = ?", [candidate]).fetchone() is None:

@@ -4,8 +4,8 @@ WAL lets readers run beside the writer. Writes go through ``Store.write()``, whi
 lock for one transaction (sqlite-utils ``atomic``), so a request is stored whole or not at
 all. WAL checkpoints run on a thread and connection of their own (``_Checkpointer``), so a COMMIT
 does not wait on their disk syncs (unless the WAL passes the writer's backstop, 16k pages).
-``mark_baseline``/``reset`` copy the whole database with SQLite's backup API: reset is a page
-copy, not a replay.
+``mark_baseline``/``reset`` keep and replay an undo log beside the database (``reset_point``):
+taking the point copies nothing, and what it keeps grows with the data that changes.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-import os
 import queue
 import sqlite3
-import tempfile
 import threading
 from typing import Iterator
 
 from sqlite_utils import Database
 
 from .migrations import MIGRATIONS
+from .reset_point import ResetPoint
 from .segments import register_functions
 
 log = logging.getLogger("moesim.store")
@@ -128,7 +127,7 @@ class Store:
         self._foreign_keys_on = True  # connect() turns them on; see _check_foreign_keys
         self.db = Database(self._writer)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._baseline_path: str | None = None
+        self._reset_point = ResetPoint(self._writer, path)
         self._reset_hooks: list = []
         self._write_hooks: list = []
         self._checkpointer: _Checkpointer | None = None  # see ``_nudge_checkpointer``
@@ -212,39 +211,33 @@ class Store:
     def mark_baseline(self) -> None:
         """Remember the current contents as the state ``reset()`` returns to."""
         with self._write_lock:
-            if self._baseline_path is None:
-                handle, self._baseline_path = tempfile.mkstemp(prefix="moesim-baseline-",
-                                                               suffix=".db")
-                os.close(handle)
-            target = sqlite3.connect(self._baseline_path)
-            try:
-                self._writer.backup(target)
-            finally:
-                target.close()
+            self._reset_point.take()
 
     def reset(self) -> None:
         with self._write_lock:
-            if self._baseline_path is None:
+            if not self._reset_point.taken:
                 raise RuntimeError("reset() before mark_baseline()")
-            self._replace_from(self._baseline_path)
+            self._check_foreign_keys(False)  # rows come back table by table
+            self._reset_point.restore()
+            for hook in self._reset_hooks:
+                hook()
         self._written()
 
     def replace_with(self, path: str) -> None:
         """Replace every row with the contents of the database at ``path`` in one page copy
         (a snapshot restore; the caller has checked the file). Readers see the old contents or
-        the new, never a mix."""
+        the new, never a mix. The reset point stays where it was."""
         with self._write_lock:
-            self._replace_from(path)
+            if self._reset_point.taken:
+                self._reset_point.copy_all()  # the page copy passes its triggers by
+            source = sqlite3.connect(path)
+            try:
+                source.backup(self._writer)
+            finally:
+                source.close()
+            for hook in self._reset_hooks:
+                hook()
         self._written()
-
-    def _replace_from(self, path: str) -> None:
-        source = sqlite3.connect(path)
-        try:
-            source.backup(self._writer)
-        finally:
-            source.close()
-        for hook in self._reset_hooks:
-            hook()
 
     def page_size(self) -> int:
         with self._write_lock:
@@ -266,8 +259,8 @@ class Store:
                     self._readers.get_nowait().close()
                 except queue.Empty:
                     break
+            self._reset_point.drop()
+            # a clean shutdown leaves no WAL behind (it cannot while a reader still holds it)
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
-            if self._baseline_path:
-                with contextlib.suppress(OSError):
-                    os.unlink(self._baseline_path)
-                self._baseline_path = None

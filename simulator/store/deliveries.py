@@ -74,3 +74,34 @@ def delete(db: Database, match: DeliveryFilter) -> int:
     where, params = _where(match)
     return db.execute("DELETE FROM deliveries"
                       + (f" WHERE {' AND '.join(where)}" if where else ""), params).rowcount
+
+
+_NARROW = ("id", "campaign_id", "user_id", "customer_id", "outcome", "reason", "http_status",
+           "elapsed_ms", "ts")
+
+
+def prune_payloads(db: Database, before_ms: int, from_id: int, limit: int = 2000) -> int:
+    """Drop the logged request and response of up to ``limit`` deliveries with ``ts <
+    before_ms`` and ``id >= from_id``; the rows, and so every count, stay. Each row is deleted
+    and written again with the same id and no payload: SQLite does not free the pages of rows
+    that only shrink, so new rows would never reuse that space; emptied pages go to the free
+    list and the log stops growing. Returns how many rows were pruned."""
+    rows = db.execute(f"SELECT {', '.join(_NARROW)} FROM deliveries WHERE id >= ? AND ts < ? "
+                      "AND (request IS NOT NULL OR response IS NOT NULL) ORDER BY id LIMIT ?",
+                      [from_id, before_ms, limit]).fetchall()
+    if not rows:
+        return 0
+    ids = [row[0] for row in rows]
+    db.execute(f"DELETE FROM deliveries WHERE id IN ({', '.join('?' * len(ids))})", ids)
+    db.conn.executemany(f"INSERT INTO deliveries ({', '.join(_NARROW)}) VALUES "
+                        f"({', '.join('?' * len(_NARROW))})", rows)
+    return len(rows)
+
+
+def lowest_with_payload(db: Database, from_id: int) -> int:
+    """The lowest id at or above ``from_id`` that still has a payload (past the end if none)."""
+    low = db.execute("SELECT min(id) FROM deliveries WHERE id >= ? AND (request IS NOT NULL "
+                     "OR response IS NOT NULL)", [from_id]).fetchone()[0]
+    if low is None:
+        low = (db.execute("SELECT max(id) FROM deliveries").fetchone()[0] or 0) + 1
+    return low

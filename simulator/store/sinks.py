@@ -32,6 +32,12 @@ def add_request(db: Database, name: str, seq: int, received_at: int, record: dic
                [name, seq, received_at, json.dumps(record)])
 
 
+def trim(db: Database, name: str, through_seq: int) -> None:
+    """Drop the sink's requests numbered up to ``through_seq`` (the oldest)."""
+    if through_seq > 0:
+        db.execute("DELETE FROM sink_requests WHERE sink = ? AND seq <= ?", [name, through_seq])
+
+
 def requests(db: Database, name: str) -> list[dict]:
     return [json.loads(r[0]) for r in db.execute(
         "SELECT record FROM sink_requests WHERE sink = ? ORDER BY seq", [name])]

@@ -9,7 +9,8 @@ app as ``moesim serve`` (``python -m simulator.cli serve``) on a throwaway datab
 ``--connections`` threads, each with one persistent ``http.client.HTTPConnection``, POST a
 ~300-byte JSON body to ``/_sim/sink/bench/v1/send`` until ``--seconds`` have passed or
 ``--max-requests`` were sent. Prints requests/s, p50/p99/max latency, the server's CPU time
-per request (from /proc, where there is one) and how many requests the sink recorded.
+per request and its resident memory at the end (from /proc, where there is one), and how many
+requests the sink served and kept (the newest ``sink_max_records``).
 """
 
 from __future__ import annotations
@@ -86,11 +87,14 @@ def measure(server: Server, args) -> None:
     count = len(latencies)
     status, view = server.request("GET", "/_sim/sinks/bench")
     served = json.loads(view)["served"] if status == 200 else "?"
+    kept = len(json.loads(view)["requests"]) if status == 200 else "?"
+    rss = server.rss_mb()
     ms = lambda q: latencies[min(count - 1, int(q * count))] * 1000  # noqa: E731
     print(f"{server.label}: {count} requests in {elapsed:.2f}s over {args.connections} "
           f"connections = {count / elapsed:,.0f} req/s; latency p50 {ms(0.50):.2f} ms, "
           f"p99 {ms(0.99):.2f} ms, max {latencies[-1] * 1000:.1f} ms; "
-          f"{failures} non-200; sink recorded {served}")
+          f"{failures} non-200; sink served {served}, kept {kept}"
+          + (f"; server RSS {rss:.0f} MB" if rss is not None else ""))
     if cpu_before is not None and cpu_after is not None:
         print(f"  server CPU {cpu_after - cpu_before:.2f}s = "
               f"{(cpu_after - cpu_before) / count * 1e6:.0f} us/request")

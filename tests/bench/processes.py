@@ -57,6 +57,16 @@ class Server:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
+    def rss_mb(self) -> float | None:
+        """The process's resident memory (VmRSS from /proc, where there is one)."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
