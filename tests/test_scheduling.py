@@ -109,7 +109,8 @@ def test_restart_between_instances_fires_each_exactly_once(tmp_path, partner, au
     from simulator.core.settings import Settings
 
     settings = Settings(db=str(tmp_path / "r.db"), fixtures="none", workspace_id=WORKSPACE,
-                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z")
+                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z",
+                        send_concurrency=1)  # one outcome recorded at a time
     first = create_app(settings)
     client = first.test_client()
     _user(client, auth, "a")
@@ -136,7 +137,7 @@ def test_restart_between_instances_fires_each_exactly_once(tmp_path, partner, au
 
 def test_restart_in_the_middle_of_a_send_sends_the_rest_once(tmp_path, partner, auth,
                                                             monkeypatch):
-    """Engine restart policy: the process dies after the first page of users was stored; on
+    """Engine restart policy: the process dies after the first user's outcome was stored; on
     start the job runs again and skips the users the campaign's delivery log already has."""
     from simulator.app import create_app
     from simulator.core.settings import Settings
@@ -146,14 +147,14 @@ def test_restart_in_the_middle_of_a_send_sends_the_rest_once(tmp_path, partner, 
         pass
 
     settings = Settings(db=str(tmp_path / "m.db"), fixtures="none", workspace_id=WORKSPACE,
-                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z")
+                        data_api_key="K1", clock="virtual", start_time="2026-11-22T12:00:00Z",
+                        send_concurrency=1)  # one outcome recorded at a time
     app = create_app(settings)
     client = app.test_client()
     for cid in ("a", "b", "c"):
         _user(client, auth, cid)
     ids = _connected_app(client, partner)
     campaign_id = client.post("/api/campaigns", json=_campaign(*ids)).json["campaign_id"]
-    monkeypatch.setattr(delivery, "BATCH", 1)
     record, pages = delivery.record, []
 
     def dies_after_the_first_page(ctx, rows, *args):

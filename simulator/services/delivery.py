@@ -11,6 +11,7 @@ at most the ``send_concurrency`` requests that were in flight (``docs/decisions.
 
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Any, Callable, Iterable, Iterator
 
@@ -55,13 +56,21 @@ class _User:
 
 class Send:
     """One send of a campaign (a run, an instance, a wave of triggers): the plan, the time, the
-    renderer, and the position of the next user (the throttle paces by it). ``pacer``: the
-    campaign's throttle (``gates.Pacer``), or None to stamp every row with ``now_ms``."""
+    renderer, the position of the next user (the throttle paces by it) and how many users'
+    rows are made. ``pacer``: the campaign's throttle (``gates.Pacer``), or None to stamp every
+    row with ``now_ms``."""
 
     def __init__(self, plan: Plan, now, now_ms: int, pacer: gates.Pacer | None = None):
         self.plan, self.now, self.now_ms, self.pacer = plan, now, now_ms, pacer
         self.renderer = templating.Renderer(now)
         self.position = 0
+        self.finished = 0
+        self.catalogued: set[tuple] = set()  # event attribute slots typed in this send
+
+    @property
+    def in_flight(self) -> int:
+        """Users taken whose rows are not made yet (their requests are out)."""
+        return self.position - self.finished
 
     def groups(self, transport: Transport, batch: Iterable[tuple]
                ) -> Iterator[tuple[list[tuple], tuple[list, dict]]]:
@@ -78,8 +87,10 @@ class Send:
             failed.clear()
             for user, result in sorted(group, key=lambda pair: pair[0].position):
                 rows.append(self.outcome(user, result, created))
+            self.finished += len(rows)
             yield rows, created
         if failed:
+            self.finished += len(failed)
             yield failed, ([], {})
 
     def requests(self, batch: Iterable[tuple], failed: list[tuple]
@@ -119,8 +130,8 @@ class Send:
             event_rows.append((user.row_id, made.name, self.now_ms,
                                jsontext.dumps({**made.attributes, **plan.standard}),
                                None, None, None, None))
-            _catalogue(catalogue, made.name, plan.standard)
-            _catalogue(catalogue, made.name, made.attributes, plan.standard)
+            _catalogue(catalogue, self.catalogued, made.name, plan.standard)
+            _catalogue(catalogue, self.catalogued, made.name, made.attributes, plan.standard)
         return self._row(user, "sent" if ok else "failed", reason, result.status,
                          _request_record(user.request, plan.secrets),
                          _response_record(result, plan.secrets, outcome.fallback),
@@ -203,15 +214,15 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
     """Send to every user of the campaign's audience not reached yet whose send time has come;
     returns the totals and the next per-user send time still ahead, if any.
 
-    Each page of users passes the gates (spec §5.6) first; held-back users are recorded as
-    ``removed``. The audience limit stops the sends when reached (the rest are removed with
-    ``audience_limit`` and ``totals["limit_reached"]`` is set). Send times are paced at the
-    campaign's throttle: virtual timestamps in virtual time, real waits in system time."""
+    The audience streams through one send, so no page waits for the one before it to be
+    answered. Each page of users passes the gates (spec §5.6) first; held-back users are
+    recorded as ``removed``. The audience limit stops the sends when reached (the rest are
+    removed with ``audience_limit`` and ``totals["limit_reached"]`` is set): no more requests
+    go out than can still be sent within it. Send times are paced at the campaign's throttle:
+    virtual timestamps in virtual time, real waits in system time."""
     now, now_ms = ctx.clock.now(), ctx.clock.now_ms()
     where, params = segments.audience(ctx, campaign["body"]["segmentation_details"])
-    due = _user_due(campaign, now)
     totals = {"attempted": 0, "sent": 0, "failed": 0, "removed": 0}
-    next_due: int | None = None
     keeper = gates.Gatekeeper(ctx, campaign, draw)
     keeper.find_duplicates(where, params)
     limit = keeper.audience_limit()
@@ -221,45 +232,83 @@ def send_audience(ctx: Context, campaign: dict, plan: Plan, draw: Any = 0
         # a run that starts over (a restart, a later per-user send time) skips the users the
         # campaign reached
         skip = campaign["id"] if deliveries.any_for(db, campaign["id"]) else None
+    audience = _Audience(ctx, campaign, keeper, where, params, skip, totals)
     send = Send(plan, now, now_ms, pacer)
-    after = 0
     while True:
-        with ctx.store.read() as db:
-            page = users.audience_page(db, where, params, after, BATCH, skip)
-        if not page:
-            break
-        after = page[-1][0]
-        if due is not None:
-            ready = []
-            for entry in page:
-                at = due(entry[2])
-                if at is None:
-                    continue
-                if at <= now_ms:
-                    ready.append(entry)
-                elif next_due is None or at < next_due:
-                    next_due = at
-            page = ready
-        kept, removed, created = keeper.admit(page, now, now_ms)
-        if removed or created:
-            record(ctx, removed, (created, {}), now_ms)
-        totals["removed"] += len(removed)
-        while kept:
-            take = kept if room is None else kept[:room]
-            kept = kept[len(take):]
-            for row in send_users(ctx, send, take):
+        # with a limit: only as many in flight as could still be sent within it
+        batch = audience.users() if room is None else audience.users(
+            lambda: send.in_flight < room - totals["sent"])
+        for rows, created in send.groups(ctx.sender(), batch):
+            record(ctx, rows, created, now_ms)
+            for row in rows:
                 totals["attempted"] += 1
                 totals[row[3]] += 1
-                if room is not None and row[3] == "sent":
-                    room -= 1
-            if room == 0 and kept:
-                # spec §5.5: the limit is reached; nobody else of this run is sent to
-                record(ctx, [keeper.removed_row(e, gates_rules.AUDIENCE_LIMIT, now_ms)
-                             for e in kept], ([], {}), now_ms)
-                totals["removed"] += len(kept)
+        if room is None or audience.done:
+            break
+        if totals["sent"] >= room:  # spec §5.5: nobody else of this run is sent to
+            removed = [keeper.removed_row(entry, gates_rules.AUDIENCE_LIMIT, now_ms)
+                       for entry in audience.users()]
+            if removed:
+                record(ctx, removed, ([], {}), now_ms)
+                totals["removed"] += len(removed)
                 totals["limit_reached"] = True
-                kept = []
-    return totals, next_due
+            break
+    return totals, audience.next_due
+
+
+class _Audience:
+    """A campaign's audience, a page at a time from the store, through the per-user send
+    times and the gates; the users held back are recorded as removed as their page is read.
+    ``next_due``: the earliest per-user send time still ahead."""
+
+    def __init__(self, ctx: Context, campaign: dict, keeper: gates.Gatekeeper, where: str,
+                 params: list, skip: str | None, totals: dict):
+        self.ctx, self.keeper, self.where, self.params = ctx, keeper, where, params
+        self.skip, self.totals = skip, totals
+        self.now, self.now_ms = ctx.clock.now(), ctx.clock.now_ms()
+        self.due = _user_due(campaign, self.now)
+        self.next_due: int | None = None
+        self.done = False
+        self._after = 0
+        self._kept: collections.deque = collections.deque()
+
+    def users(self, go: Callable[[], bool] = lambda: True) -> Iterator[tuple]:
+        """The next users to send to, while ``go()``; ``done`` once none is left."""
+        while go():
+            if not self._kept and not self._next_page():
+                self.done = True
+                return
+            yield self._kept.popleft()
+
+    def _next_page(self) -> bool:
+        while True:
+            with self.ctx.store.read() as db:
+                page = users.audience_page(db, self.where, self.params, self._after, BATCH,
+                                           self.skip)
+            if not page:
+                return False
+            self._after = page[-1][0]
+            if self.due is not None:
+                page = self._due_now(page)
+            kept, removed, created = self.keeper.admit(page, self.now, self.now_ms)
+            if removed or created:
+                record(self.ctx, removed, (created, {}), self.now_ms)
+            self.totals["removed"] += len(removed)
+            if kept:
+                self._kept.extend(kept)
+                return True
+
+    def _due_now(self, page: list) -> list:
+        ready = []
+        for entry in page:
+            at = self.due(entry[2])
+            if at is None:
+                continue
+            if at <= self.now_ms:
+                ready.append(entry)
+            elif self.next_due is None or at < self.next_due:
+                self.next_due = at
+        return ready
 
 
 def _audience_size(db, campaign: dict, where: str, params: list) -> int:
@@ -309,14 +358,16 @@ def _judge(plan: Plan, context: dict | None, result: HttpResult, now
     return outcome, None
 
 
-def _catalogue(catalogue: dict, name: str, attributes: dict, overridden=()) -> None:
-    """The types of an event's attributes, but for ``overridden`` keys."""
+def _catalogue(catalogue: dict, known: set, name: str, attributes: dict, overridden=()) -> None:
+    """The types of an event's attributes, but for ``overridden`` keys and the ``known``
+    slots (catalogued earlier in the send: the first typed value decides)."""
     for key, value in attributes.items():
         slot = ("event", name, key)
-        if slot not in catalogue and key not in overridden:  # the first typed value decides
+        if slot not in known and key not in overridden:
             kind = attributes_.typed(value)[1]
             if kind:
                 catalogue[slot] = kind
+                known.add(slot)
 
 
 def _mask(text: str, secrets: tuple[str, ...]) -> str:

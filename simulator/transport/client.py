@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 from importlib import metadata
-import queue
 import ssl
 import threading
 import time
@@ -43,11 +42,34 @@ MAX_HEAD_LINE = 64 * 1024  # a response's status line or one header field, in by
 _NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type")
 
 
+class _Lane:
+    """An event loop with an aiohttp session on it. The loop runs only inside ``send_all``,
+    on the calling thread: one thread at a time borrows a lane, so the sends share no thread
+    (handing each request and result between threads cost more than sending them)."""
+
+    def __init__(self, session_factory):
+        self.loop = asyncio.new_event_loop()
+        self.session: aiohttp.ClientSession = self.loop.run_until_complete(session_factory())
+
+    def catch_up(self) -> None:
+        """Take in what happened to the kept-alive connections while the loop stood still
+        (the partner closed one, or answered 408 on it and closed): a few turns of the loop,
+        without waiting, so no request goes out on a connection that is already gone."""
+        for _ in range(3):
+            self.loop.run_until_complete(asyncio.sleep(0))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.session.close())
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+
 class Transport:
-    """Sends ``OutboundRequest``s; safe to share between threads. ``retries`` sends a request
-    again after ``retry_wait_s`` when it got no response (but ``INVALID_URL``) or a 5xx; with
-    no retries a request goes out once, whatever happens to it. ``ca_bundle``: a PEM file of
-    certificates trusted beside the system's (a partner's own TLS endpoint)."""
+    """Sends ``OutboundRequest``s; safe to share between threads (each sending thread borrows
+    a lane of kept-alive connections of its own). ``retries`` sends a request again after
+    ``retry_wait_s`` when it got no response (but ``INVALID_URL``) or a 5xx; with no retries a
+    request goes out once, whatever happens to it. ``ca_bundle``: a PEM file of certificates
+    trusted beside the system's (a partner's own TLS endpoint)."""
 
     def __init__(self, timeout_s: float = 5.0, concurrency: int = 16, retries: int = 0,
                  retry_wait_s: float = 5.0, *, ca_bundle: str | None = None,
@@ -58,10 +80,7 @@ class Transport:
         self.retries, self.retry_wait_s = retries, retry_wait_s
         self.ca_bundle, self.max_body_bytes = ca_bundle, max_body_bytes
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task] = set()  # running exchanges (the loop keeps weak refs)
+        self._idle: list[_Lane] = []  # lanes no thread is sending on, most recent last
         self._closed = False
 
     def __enter__(self) -> Transport:
@@ -80,69 +99,61 @@ class Transport:
                  concurrency: int | None = None) -> Iterator[list[tuple[Any, HttpResult]]]:
         """Send ``(tag, request)`` pairs, at most ``concurrency`` (default: the transport's) in
         flight, and yield ``(tag, result)`` pairs in the order they finish, grouped: each list
-        holds every exchange that finished since the last one was yielded. The input is read
-        lazily: a new request is taken only while fewer are in flight, and only once the
-        caller has come back for the next group, so a caller that records each group before
-        asking for the next has at most ``concurrency`` requests sent and not recorded.
-        Closing the generator early lets the requests in flight finish unread."""
+        holds the exchanges that finished together. The input is read lazily: a new request is
+        taken only while fewer are in flight, and only once the caller has come back for the
+        next group, so a caller that records each group before asking for the next has at most
+        ``concurrency`` requests sent and not recorded. Requests make progress only while the
+        caller waits here. Closing the generator early cancels the requests in flight (they
+        may have reached the partner)."""
         limit = concurrency or self.concurrency
-        loop = self._started()
-        done: queue.SimpleQueue[tuple[Any, HttpResult]] = queue.SimpleQueue()
-        source: Iterator | None = iter(requests)
-        in_flight = 0
-        while True:
-            batch = []
-            while source is not None and in_flight + len(batch) < limit:
-                item = next(source, None)
-                if item is None:
-                    source = None
-                else:
-                    batch.append(item)
-            if batch:
-                in_flight += len(batch)
-                loop.call_soon_threadsafe(self._launch, batch, done)
-            if not in_flight:
-                return
-            group = [done.get()]
+        lane = self._borrow()
+        pending: dict[asyncio.Task, Any] = {}
+        try:
+            lane.catch_up()
+            source: Iterator | None = iter(requests)
             while True:
-                try:
-                    group.append(done.get_nowait())
-                except queue.Empty:
-                    break
-            in_flight -= len(group)
-            yield group
+                while source is not None and len(pending) < limit:
+                    item = next(source, None)
+                    if item is None:
+                        source = None
+                    else:
+                        tag, request = item
+                        pending[lane.loop.create_task(self._exchange(lane, request))] = tag
+                if not pending:
+                    return
+                done, _ = lane.loop.run_until_complete(
+                    asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED))
+                yield [(pending.pop(task), task.result()) for task in done]
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                lane.loop.run_until_complete(asyncio.wait(pending))
+            self._give_back(lane)
 
     def close(self) -> None:
-        """Close the kept-alive connections and stop the loop; later sends raise
-        ``RuntimeError``."""
+        """Close the kept-alive connections; later sends raise ``RuntimeError``. A lane lent
+        out is closed when it comes back."""
         with self._lock:
             self._closed = True
-            loop, thread, session = self._loop, self._thread, self._session
-            self._loop = self._thread = self._session = None
-        if loop is None:
-            return
-        if session is not None:
-            asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+            idle, self._idle = self._idle, []
+        for lane in idle:
+            lane.close()
 
-    # -- on the caller's thread
-
-    def _started(self) -> asyncio.AbstractEventLoop:
-        """The transport's loop, started at the first send (with its session)."""
+    def _borrow(self) -> _Lane:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the transport is closed")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="moesim-send",
-                                          daemon=True)
-                thread.start()
-                self._session = asyncio.run_coroutine_threadsafe(
-                    self._new_session(), loop).result()
-                self._loop, self._thread = loop, thread
-            return self._loop
+            if self._idle:
+                return self._idle.pop()
+        return _Lane(self._new_session)
+
+    def _give_back(self, lane: _Lane) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(lane)
+                return
+        lane.close()
 
     def _tls_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -150,7 +161,7 @@ class Transport:
             context.load_verify_locations(cafile=self.ca_bundle)
         return context
 
-    # -- on the loop's thread
+    # -- on a lane's loop
 
     async def _new_session(self) -> aiohttp.ClientSession:
         # limit=0: the bound is ``send_all``'s, per call; a timeout counts from the start of
@@ -163,28 +174,17 @@ class Transport:
             headers={"User-Agent": USER_AGENT}, max_line_size=MAX_HEAD_LINE,
             max_field_size=MAX_HEAD_LINE)
 
-    def _launch(self, batch: list[tuple[Any, OutboundRequest]], done: queue.SimpleQueue) -> None:
-        for tag, request in batch:
-            task = asyncio.get_running_loop().create_task(self._exchange(tag, request, done))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    async def _exchange(self, lane: _Lane, request: OutboundRequest) -> HttpResult:
+        result = await self._attempt(lane.session, request)
+        for _ in range(self.retries):
+            if not _worth_retrying(result):
+                break
+            await asyncio.sleep(self.retry_wait_s)
+            result = await self._attempt(lane.session, request)
+        return result
 
-    async def _exchange(self, tag: Any, request: OutboundRequest, done: queue.SimpleQueue
-                        ) -> None:
-        try:
-            result = await self._attempt(request)
-            for _ in range(self.retries):
-                if not _worth_retrying(result):
-                    break
-                await asyncio.sleep(self.retry_wait_s)
-                result = await self._attempt(request)
-        except BaseException as exc:  # a bug here must not leave the caller waiting
-            result = HttpResult(None, error=CONNECTION_ERROR, detail=f"{type(exc).__name__}: {exc}")
-            done.put((tag, result))
-            raise
-        done.put((tag, result))
-
-    async def _attempt(self, request: OutboundRequest) -> HttpResult:
+    async def _attempt(self, session: aiohttp.ClientSession, request: OutboundRequest
+                       ) -> HttpResult:
         started = time.perf_counter()
 
         def failed(error: str, detail: str) -> HttpResult:
@@ -196,7 +196,7 @@ class Transport:
             if url.scheme not in ("http", "https") or not url.host:
                 return failed(INVALID_URL, f"URL must be absolute, http(s)://host/...: "
                                            f"{request.url[:200]!r}")
-            async with self._session.request(
+            async with session.request(
                     request.method, url, headers=request.headers, data=request.body,
                     allow_redirects=False) as response:
                 body, truncated = await self._body(response)
