@@ -6,10 +6,13 @@ import logging
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
+from ..core import json_input
 from ..core.errors import BadRequest, MoesimError, Unauthorized
 from ..core.exposure import token_accepted
 from ..services.context import Context
+from . import contract
 
 log = logging.getLogger("moesim.api")
 
@@ -46,14 +49,33 @@ def context() -> Context:
 
 
 def json_body():
-    """The request's JSON body, or our 400 naming ``body``."""
-    payload = request.get_json(silent=True)
-    if payload is None:
+    """The request's JSON body (decoded by ``json_input``'s rules), or our 400 naming the path."""
+    raw = request.get_data(cache=True)
+    if not request.is_json or not raw.strip():
         raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
-    return payload
+    return contract.validated_body(json_input.decode(raw))
+
+
+def optional_json_body():
+    """The JSON body if there is one (None for an empty or non-JSON body), same rules."""
+    raw = request.get_data(cache=True)
+    if not request.is_json or not raw.strip():
+        return None
+    return contract.validated_body(json_input.decode(raw))
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` path segments fit SQLite's signed 64 bits; a larger number matches no
+    route (404) instead of overflowing in the store."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", json_input.INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(contract.document(app)))
     from . import campaigns, connected_apps, data_api, delivery_settings, oauth_callback, readback
     from . import sim, workspaces
 
@@ -81,6 +103,8 @@ def register(app: Flask) -> None:
             raise Unauthorized("admin token required: send 'Authorization: Bearer <token>' "
                                "(or the token as the Basic-auth password)",
                                path="Authorization")
+
+    contract.install(app)  # after the token check: an unauthenticated request learns nothing
 
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):
