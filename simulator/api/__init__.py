@@ -127,3 +127,11 @@ def register(app: Flask) -> None:
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return moesim_error(MoesimError("internal error; see the server log"))
+
+
+def openapi_document() -> dict:
+    """The OpenAPI document of the routes ``register`` adds (no store needed: it is built from
+    the route table alone)."""
+    app = Flask("moesim")
+    register(app)
+    return contract.document(app)

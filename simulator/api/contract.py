@@ -321,14 +321,20 @@ def query(name: str, default: Any = None) -> Any:
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
+ERROR_BODIES = {"Error": OUR_ERROR, "DataApiError": DATA_API_ERROR,
+                "CampaignStatsError": STATS_ERROR, "CampaignSearchError": SEARCH_ERROR}
+
+
 def _error_schema(endpoint: str) -> dict:
     if endpoint.startswith("data_api."):
-        return DATA_API_ERROR
-    if endpoint == "reports.campaign_stats":
-        return STATS_ERROR
-    if endpoint == "reports.search_campaigns":
-        return SEARCH_ERROR
-    return OUR_ERROR
+        name = "DataApiError"
+    elif endpoint == "reports.campaign_stats":
+        name = "CampaignStatsError"
+    elif endpoint == "reports.search_campaigns":
+        name = "CampaignSearchError"
+    else:
+        name = "Error"
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _response(schema: Any) -> dict:
@@ -342,6 +348,25 @@ def _response(schema: Any) -> dict:
     return {"description": "success", "content": {"application/json": {"schema": schema}}}
 
 
+CONNECTOR_REF = "#/components/schemas/ConnectorConfig"
+
+
+def _relocated(schema: Any, base: str) -> Any:
+    """A copy of ``schema`` whose local ``#/...`` references point below ``base`` (a schema of
+    its own placed under ``components``)."""
+    if isinstance(schema, dict):
+        return {key: (base + value[1:] if key == "$ref" and isinstance(value, str)
+                      and value.startswith("#/") else _relocated(value, base))
+                for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_relocated(item, base) for item in schema]
+    return schema
+
+
+def _documented(schema: dict) -> dict:
+    return {"$ref": CONNECTOR_REF} if schema is CONFIG_SCHEMA else schema
+
+
 def _operation(endpoint: str, method: str, path: str, params: list[dict], found: Contract
                ) -> dict:
     operation: dict[str, Any] = {"operationId": re.sub(r"\W+", "_", f"{method}{path}").strip("_"),
@@ -353,7 +378,7 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
     if found.body is not None or found.raw_body:
         content = {}
         if found.body is not None:
-            content["application/json"] = {"schema": found.body}
+            content["application/json"] = {"schema": _documented(found.body)}
         if found.raw_body:
             content["application/octet-stream"] = {"schema": {}}
         operation["requestBody"] = {"required": not (found.body_optional or found.raw_body),
@@ -366,6 +391,8 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
         if endpoint.startswith("reports."):
             responses["500"] = error  # the reports APIs' documented "Server Error" body
     operation["responses"] = responses
+    if endpoint.startswith(("data_api.", "reports.")):
+        operation["security"] = [{"basic": []}]
     return operation
 
 
@@ -392,6 +419,14 @@ def document(app: Flask) -> dict:
                                 "MoEngage's paths; moesim's own /api/ and the /_sim/ control "
                                 "plane. Every route also works under /_ws/<id>/ (a workspace)."},
         "paths": paths,
+        "components": {
+            "schemas": {"ConnectorConfig": _relocated(CONFIG_SCHEMA, CONNECTOR_REF),
+                        **ERROR_BODIES},
+            "securitySchemes": {"basic": {
+                "type": "http", "scheme": "basic",
+                "description": "MoEngage's: the workspace id and its Data API key (the stats "
+                               "and search APIs: the report API key)"}},
+        },
     }
 
 
