@@ -135,3 +135,14 @@ def test_events_total_counts_the_named_events_only(client, auth):
     assert client.get("/api/events?name=A").json["total"] == 2
     assert client.get("/api/events?name=C").json["total"] == 0
     assert client.get("/api/events").json["total"] == 3
+
+
+def test_sink_records_and_filters_take_any_body(client):
+    """A partner-side body moesim only records (the sink) or a filter value is read by the
+    same decoding point: not JSON by its rules means no ``json`` view, never a 500."""
+    assert client.post("/_sim/sink/s", data=DEEP, headers=JSON).status_code == 200
+    assert client.post("/_sim/sink/s", data=b'{"a": NaN}', headers=JSON).status_code == 200
+    recorded = client.get("/_sim/sinks/s").json["requests"]
+    assert [r["json"] for r in recorded] == [None, None]
+    deep_filter = "[" * 5000 + "]" * 5000
+    assert client.get(f"/_sim/sinks/s?json.a={deep_filter}").json["requests"] == []

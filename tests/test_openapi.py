@@ -4,7 +4,6 @@ server on a loopback socket: no 5xx, no answer that breaks the document."""
 
 import json
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
