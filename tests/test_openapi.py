@@ -115,7 +115,7 @@ OPERATIONS = [(path, method.upper(), mode) for path, item in
               if path not in NOT_FUZZED for method, operation in item.items()
               for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
               if mode is GenerationMode.POSITIVE or _can_be_invalid(operation)]
-EXAMPLES = 20
+EXAMPLES = 15
 # Cases of a whole connector config are slow to generate (a large schema), not to answer.
 FEWER_EXAMPLES = {"/api/apps/{app_id}/connectors": 3, "/api/connectors/{connector_id}": 3}
 
