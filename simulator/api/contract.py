@@ -266,6 +266,8 @@ def check_body(value: Any, schema: dict, bad: type[MoesimError] = ValidationFail
                        for k in missing]
         else:
             errors.append(FieldError(path, _message(error)))
+    if len(errors) == 1:
+        raise bad(f"{errors[0].path} {errors[0].message}", errors=errors)
     if errors:
         raise bad("request body does not match its schema: "
                   + ", ".join(e.path for e in errors), errors=errors)
