@@ -111,12 +111,17 @@ class Contract:
 
 
 _ANY = {"description": "whatever the sink was told to answer"}
+_APP_ID = {"app_id": STRING}  # MoEngage: the workspace id in the path or as ?app_id=
 CONTRACTS: dict[str, Contract] = {
     # MoEngage-compatible
-    "data_api.track_user": Contract("Track User (MoEngage Data API)", OBJECT, bad=BadRequest),
-    "data_api.track_event": Contract("Track Event (MoEngage Data API)", OBJECT, bad=BadRequest),
-    "data_api.bulk_import": Contract("Bulk import (MoEngage Data API)", OBJECT, bad=BadRequest),
-    "data_api.export_users": Contract("Get User (MoEngage Data API)", OBJECT, bad=BadRequest),
+    "data_api.track_user": Contract("Track User (MoEngage Data API)", OBJECT, bad=BadRequest,
+                                    query=_APP_ID),
+    "data_api.track_event": Contract("Track Event (MoEngage Data API)", OBJECT, bad=BadRequest,
+                                     query=_APP_ID),
+    "data_api.bulk_import": Contract("Bulk import (MoEngage Data API)", OBJECT, bad=BadRequest,
+                                     query=_APP_ID),
+    "data_api.export_users": Contract("Get User (MoEngage Data API)", OBJECT, bad=BadRequest,
+                                      query=_APP_ID),
     "reports.campaign_stats": Contract("Campaign Stats API", OBJECT),
     "reports.search_campaigns": Contract("V1 campaign search", OBJECT,
                                          ok={"200": {"type": "array"}}),
@@ -395,6 +400,9 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
     operation["responses"] = responses
     if endpoint.startswith(("data_api.", "reports.")):
         operation["security"] = [{"basic": []}]
+        operation.setdefault("parameters", []).append({
+            "name": "MOE-APPKEY", "in": "header", "required": False, "schema": STRING,
+            "description": "the workspace id (must equal the Basic-auth user when given)"})
     return operation
 
 
