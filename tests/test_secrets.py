@@ -114,8 +114,24 @@ def test_a_scripted_run_shows_no_secret_anywhere(run, tmp_path):
     deliveries = call("GET", f"/_sim/deliveries?campaign_id={campaign}").json()["deliveries"]
     assert [d["status"] for d in deliveries] == ["sent"]
     call("GET", f"/api/campaigns/{campaign}")
+    # a Connector campaign with the OAuth configuration: Bearer token out, and the partner
+    # echoes the connection's secret, which this campaign does not even hold
+    webhook = call("POST", "/api/campaigns", json={
+        "request_id": "r2", "channel": "CONNECTOR", "campaign_delivery_type": "ONE_TIME",
+        "created_by": "a@b.c", "basic_details": {"name": "Webhook with OAuth"},
+        "campaign_content": {"content": {"connector": {
+            "method": "POST", "url": f"{url}/_sim/sink/echo/hook", "url_params": [],
+            "headers": [], "body_type": "JSON", "body": {"id": "{{UserAttribute['mobile']}}"},
+            "oauth_config_id": oauth.json()["id"]}}},
+        "segmentation_details": {"is_all_user_campaign": True},
+        "scheduling_details": {"delivery_type": "ASAP"}}).json()["campaign_id"]
+    call("POST", "/_sim/run-due")
+    assert [d["status"] for d in call("GET", f"/_sim/deliveries?campaign_id={webhook}").json()[
+        "deliveries"]] == ["sent"]
+    call("GET", "/_sim/deliveries")
     received = requests.get(f"{url}/_sim/sinks/echo", timeout=10).json()["requests"]
-    assert len(received) == 2 and SECRET in received[0]["headers"]["X-Token"]  # they went out
+    assert len(received) == 3 and SECRET in received[0]["headers"]["X-Token"]  # they went out
+    assert received[2]["headers"]["Authorization"] == f"Bearer {TOKEN}"
 
     scenario_out, junit = _scenario_run(tmp_path, url)
     server.stop()

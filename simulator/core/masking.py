@@ -105,7 +105,8 @@ def secret_values(value, name: str = "") -> set[str]:
 
 def mask_structure(value, secrets: Iterable[str]):
     """A JSON structure with every string passed through ``mask``."""
-    wanted = frozenset(s for s in secrets if isinstance(s, str) and s)
+    wanted = secrets if isinstance(secrets, frozenset) else frozenset(
+        s for s in secrets if isinstance(s, str) and s)
     if isinstance(value, dict):
         return {key: mask_structure(item, wanted) for key, item in value.items()}
     if isinstance(value, list):
