@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from ..core import form_values
-from ..core.masking import secret_values
+from ..core.masking import MIN_LENGTH, secret_values
 from ..store import connections, connectors, oauth_configs
 from .context import Context
 
@@ -38,7 +38,8 @@ def known(ctx: Context) -> frozenset[str]:
                                    else None)
             if row["token"]:
                 found.add(row["token"])
-    result = frozenset(s for s in found if s)
+    # shorter ones would mask ordinary text everywhere (a campaign masks its own in its records)
+    result = frozenset(s for s in found if len(s) >= MIN_LENGTH)
     with _LOCK:
         ctx._secrets = (seen, result)
     return result
