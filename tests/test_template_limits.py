@@ -122,3 +122,28 @@ def test_bombs_are_refused_fast_while_health_answers_and_a_user_past_them_fails(
     assert stats["failure_breakdown"]["personalization"] == {TEMPLATE_LIMIT_FAILED: 1}
     assert max(timings.values()) < 5.0, timings    # two renders each, 1 s budget per render
     assert health.answers > 5 and health.slowest < 1.0, (health.answers, health.slowest)
+
+
+def test_a_bomb_in_the_connector_config_is_refused_at_campaign_creation(client, auth):
+    config = json.loads((ROOT / "fixtures" / "connectors" / "acme_send_sms.json").read_text()
+                        .replace("${MOESIM_URL}", "http://127.0.0.1:9"))
+    config["modules"][0]["params"]["request"]["headers"]["X-Pad"] = BOMBS["size"]
+    app_id = client.post("/api/apps", json={"name": "A", "type": "CHANNEL"}).json["id"]
+    connector = client.post(f"/api/apps/{app_id}/connectors", json=config).json["id"]
+    connection = client.post("/api/connections", json={
+        "connector_id": connector, "name": "c", "values": {
+            "account_sid": "AC12345678", "auth_token": "t0k", "sender_id": "S",
+            "region": "in"}}).json["id"]
+    created = client.post("/api/campaigns", json={
+        "request_id": "r", "channel": "CONNECTED_APP", "campaign_delivery_type": "ONE_TIME",
+        "created_by": "a@b.c", "basic_details": {"name": "Bomb in config"},
+        "campaign_content": {"content": {"connected_app": {
+            "connector_id": connector, "connection_id": connection,
+            "inputs": {"to": "+1555", "message": "hi"}}}},
+        "segmentation_details": {"is_all_user_campaign": True},
+        "scheduling_details": {"delivery_type": "ASAP"}})
+    assert created.status_code == 422
+    [error] = created.json["errors"]
+    assert error["path"] == "campaign_content.content.connected_app.connector_id"
+    assert "modules[0].params.request.headers.X-Pad" in error["message"]
+    assert client.get("/api/campaigns").json["campaigns"] == []

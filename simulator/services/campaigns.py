@@ -40,23 +40,25 @@ def _check_connected_app(db, app: dict, errors: list[FieldError], now) -> dict |
                                          path=f"{_APP}.inputs")
     errors += problems
     env = templating.environment()
-    for key, value in values.items():
-        texts = [value] if isinstance(value, str) else [
-            str(part) for row in value if isinstance(row, dict)
-            for part in (row.get("key"), row.get("value"))] if isinstance(value, list) else []
-        for text in texts:
-            try:
-                templating.parse(env, text)
-            except templating.TemplateSyntaxError as exc:
-                errors.append(FieldError(f"{_APP}.inputs.{key}",
-                                         f"Jinja does not parse: {exc.message}"))
+    fields = [(f"{_APP}.inputs.{key}", str(text)) for key, value in values.items()
+              for text in ([value] if isinstance(value, str) else [
+                  part for row in value if isinstance(row, dict)
+                  for part in (row.get("key"), row.get("value"))] if isinstance(value, list)
+                  else [])]
+    for path, text in fields:
+        try:
+            templating.parse(env, text)
+        except templating.TemplateSyntaxError as exc:
+            errors.append(FieldError(path, f"Jinja does not parse: {exc.message}"))
     app["inputs"] = values
-    _within_bounds(db, [(f"{_APP}.inputs.{key}", text) for key, value in values.items()
-                        for text in ([value] if isinstance(value, str) else [
-                            part for row in value if isinstance(row, dict)
-                            for part in (row.get("key"), row.get("value"))
-                            if isinstance(part, str)] if isinstance(value, list) else [])],
-                   errors, now)
+    _within_bounds(db, fields, errors, now)
+    if connection is not None and not errors:
+        # the connector's own request templates, with this connection's and campaign's values
+        found: list[FieldError] = []
+        _within_bounds(db, _texts(connector["config"].get("modules"), "modules"), found, now,
+                       connection["values"], values)
+        errors += [FieldError(f"{_APP}.connector_id", f"the connector config's {e.path} "
+                              f"{e.message}") for e in found]
     return connector
 
 
@@ -72,13 +74,15 @@ def _texts(value: Any, path: str):
             yield from _texts(item, f"{path}[{index}]")
 
 
-def _within_bounds(db, texts, errors: list[FieldError], now) -> None:
+def _within_bounds(db, texts, errors: list[FieldError], now, app_form: dict | None = None,
+                   campaign_form: dict | None = None) -> None:
     """A template that cannot render within ``template_limits``' bounds for a sample user
     (the first stored one, else a user without attributes) is refused before it is sent to
     anyone (issue 19: output size, loop iterations, time)."""
     sample = users.page(db, 1, 0)
     renderer = templating.Renderer(now)
-    context = renderer.context(sample[0]["attrs"] if sample else {})
+    context = renderer.context(sample[0]["attrs"] if sample else {}, None, app_form,
+                               campaign_form)
     for path, text in texts:
         if templating.is_template(text):
             problem = templating.limit_problem(renderer, text, context)
