@@ -47,8 +47,24 @@ def decode(raw: bytes | str, root: str = "body") -> Any:
         value = _reparse(raw, exc, root)
         check(value, root)
         return value
-    check(value, root, strings=False)  # orjson refuses lone surrogates itself
+    if not _sound([value], -1):  # orjson refuses lone surrogates and non-finite numbers itself
+        check(value, root, strings=False)  # finds the rule broken, with its path
     return value
+
+
+def _sound(node: Any, depth: int) -> bool:
+    """Depth and integer range only, without paths (the usual case: a valid body)."""
+    if depth >= MAX_DEPTH:
+        return False
+    for item in (node.values() if type(node) is dict else node
+                 if type(node) is list else ()):
+        kind = type(item)
+        if kind is dict or kind is list:
+            if not _sound(item, depth + 1):
+                return False
+        elif kind is int and not INT_MIN <= item <= INT_MAX:
+            return False
+    return True
 
 
 def _reparse(raw: bytes | str, exc: orjson.JSONDecodeError, root: str) -> Any:
