@@ -156,15 +156,23 @@ def bounded_filter(function):
 
 
 def render(template, context: dict) -> str:
-    """``template.generate`` under a fresh budget, the output held to ``MAX_OUTPUT_CHARS``."""
-    budget = start()
+    """``template.generate`` under a fresh budget, the output held to ``MAX_OUTPUT_CHARS``.
+    Time is checked by the sandbox's calls and ``range`` ticks, and every 256 chunks here."""
+    budget = getattr(_state, "reusable", None)
+    if budget is None:
+        budget = _state.reusable = Budget(MAX_RENDER_S)
+    budget.deadline, budget.iterations = time.monotonic() + MAX_RENDER_S, 0
+    _state.budget = budget
     try:
-        out, size = [], 0
-        for chunk in template.generate(context):
+        out: list[str] = []
+        size = 0
+        for count, chunk in enumerate(template.generate(context), 1):
             size += len(chunk)
-            _too_big(size)
+            if size > MAX_OUTPUT_CHARS:
+                _too_big(size)
             out.append(chunk)
-            budget.check_time()
+            if not count & 255:
+                budget.check_time()
         return "".join(out)
     finally:
-        stop()
+        _state.budget = None
