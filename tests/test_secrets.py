@@ -130,7 +130,7 @@ def test_a_scripted_run_shows_no_secret_anywhere(run, tmp_path):
         "deliveries"]] == ["sent"]
     call("GET", "/_sim/deliveries")
     received = requests.get(f"{url}/_sim/sinks/echo", timeout=10).json()["requests"]
-    assert len(received) == 3 and SECRET in received[0]["headers"]["X-Token"]  # they went out
+    assert len(received) == 3 and received[0]["json"]["raw"] == SECRET  # they went out
     assert received[2]["headers"]["Authorization"] == f"Bearer {TOKEN}"
 
     scenario_out, junit = _scenario_run(tmp_path, url)
