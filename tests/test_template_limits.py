@@ -20,6 +20,7 @@ BOMBS = {
     "power": "{{ 2 ** 1000000000 }}",
     "width": "{{ '{:>999999999}'.format(1) }}",
     "filter width": "{{ 'x'|center(999999999) }}",
+    "percent width": "{{ '%0999999999d' % 1 }}",
     "loops": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
     "empty loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
                    "{% endfor %}",

@@ -98,7 +98,7 @@ def _bounded_range(*args: int):
 class BoundedSandbox(SandboxedEnvironment):
     """Jinja's sandbox, with the arithmetic and calls that can blow up checked first."""
 
-    intercepted_binops = frozenset({"*", "**", "+"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,6 +121,10 @@ class BoundedSandbox(SandboxedEnvironment):
             if None not in sizes:
                 _too_big(sizes[0] + sizes[1])
             return operator.add(left, right)
+        if op == "%":
+            if isinstance(left, str) and _WIDTH.search(left):
+                raise TemplateLimit("a format width of more than 6 digits")
+            return operator.mod(left, right)
         return super().call_binop(context, op, left, right)
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
