@@ -146,3 +146,11 @@ def test_sink_records_and_filters_take_any_body(client):
     assert [r["json"] for r in recorded] == [None, None]
     deep_filter = "[" * 5000 + "]" * 5000
     assert client.get(f"/_sim/sinks/s?json.a={deep_filter}").json["requests"] == []
+
+
+def test_deep_json_on_the_other_paths_is_a_value_error_not_a_crash():
+    """The import files and a rendered JSON body go through ``jsontext.loads``: too deep for
+    either parser is the ``ValueError`` their callers report (a file line, a user's Unknown)."""
+    from simulator.core import jsontext
+    with pytest.raises(ValueError, match="nested too deep"):
+        jsontext.loads("[" * 5000 + "]" * 5000)
