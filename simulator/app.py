@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from flask import Flask
 
 from .api import register
+from .core import masking
 from .core.clock import Clock
 from .core.exposure import check_exposure
 from .core.settings import Settings
 from .services import clock as sim_clock
-from .core import masking
 from .services import engine, fixtures, secrets
 from .services.context import Context, id_source
 from .services.workspaces import Workspaces

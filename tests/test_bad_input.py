@@ -117,8 +117,8 @@ def test_the_clock_is_bounded_and_stays_usable(client):
 @pytest.mark.parametrize("route, path, key", [
     ("/_sim/snapshot", "", "path"),
     ("/_sim/snapshot", "a\0b", "path"),
-    ("/_sim/snapshot/restore", "a\0b", "snapshot"),
-    ("/_sim/snapshot/restore", " ", "snapshot"),
+    ("/_sim/snapshot/restore", "a\0b", "path"),
+    ("/_sim/snapshot/restore", "", "path"),
 ])
 def test_empty_or_nul_snapshot_paths_are_400_without_server_paths(client, tmp_path, route,
                                                                   path, key):
@@ -154,3 +154,14 @@ def test_deep_json_on_the_other_paths_is_a_value_error_not_a_crash():
     from simulator.core import jsontext
     with pytest.raises(ValueError, match="nested too deep"):
         jsontext.loads("[" * 5000 + "]" * 5000)
+
+
+@pytest.mark.parametrize("path", ["", "  ", "a\0b"])
+def test_the_store_refuses_unusable_snapshot_paths_for_every_caller(path, tmp_path):
+    """The CLI reaches the store without the HTTP edge's confinement: the same 400-class error,
+    naming the path, before any file system call."""
+    from simulator.core.errors import ConfigError
+    from simulator.store import snapshots
+    with pytest.raises(ConfigError) as refused:
+        snapshots.export_file(str(tmp_path / "missing.db"), path)
+    assert refused.value.path == "path" and str(tmp_path) not in refused.value.message

@@ -100,6 +100,7 @@ def export(store: Store, path: str) -> int:
 
 def export_file(db_path: str, path: str) -> int:
     """A snapshot of a database file (no server needed; a running one may keep writing)."""
+    usable(path, "path")
     if not os.path.isfile(db_path):
         raise ConfigError(f"no database at {db_path}", path="db")
     if os.path.exists(path) and os.path.samefile(path, db_path):
