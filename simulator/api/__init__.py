@@ -26,6 +26,11 @@ OPEN_ENDPOINTS = {"sim.sink", "sim.health", "sim.ready"}
 REALM = 'Basic realm="moesim", charset="UTF-8"'
 
 
+def guarded(endpoint: str) -> bool:
+    """Whether ``MOESIM_ADMIN_TOKEN`` (when set) guards the route."""
+    return endpoint.split(".")[0] not in OPEN_BLUEPRINTS and endpoint not in OPEN_ENDPOINTS
+
+
 def context() -> Context:
     """The workspace this request is for: the ``/_ws/<id>/`` prefix, else the
     ``X-Moesim-Workspace`` header, else (Data API) the workspace id in the path or ``app_id``,
@@ -75,7 +80,8 @@ class BoundedInt(IntegerConverter):
 
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
-    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(contract.document(app)))
+    app.add_url_rule("/openapi.json", "openapi",
+                     lambda: jsonify(contract.document(app, guarded)))
     from . import campaigns, connected_apps, data_api, delivery_settings, oauth_callback, readback
     from . import sim, workspaces
 
@@ -96,8 +102,7 @@ def register(app: Flask) -> None:
     def require_admin_token():
         """``MOESIM_ADMIN_TOKEN``, when set, guards everything but the open routes above."""
         token = app.extensions["moesim"].settings.admin_token
-        if not token or request.blueprint in OPEN_BLUEPRINTS or \
-                request.endpoint in OPEN_ENDPOINTS:
+        if not token or not guarded(request.endpoint or ""):
             return
         if not token_accepted(request.headers.get("Authorization"), token):
             raise Unauthorized("admin token required: send 'Authorization: Bearer <token>' "
@@ -134,4 +139,4 @@ def openapi_document() -> dict:
     the route table alone)."""
     app = Flask("moesim")
     register(app)
-    return contract.document(app)
+    return contract.document(app, guarded)

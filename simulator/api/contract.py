@@ -380,8 +380,8 @@ def _documented(schema: dict) -> dict:
     return {"$ref": CONNECTOR_REF} if schema is CONFIG_SCHEMA else schema
 
 
-def _operation(endpoint: str, method: str, path: str, params: list[dict], found: Contract
-               ) -> dict:
+def _operation(endpoint: str, method: str, path: str, params: list[dict], found: Contract,
+               guarded: bool = False) -> dict:
     operation: dict[str, Any] = {"operationId": re.sub(r"\W+", "_", f"{method}{path}").strip("_"),
                                  "summary": found.summary, "tags": [endpoint.split(".")[0]]}
     parameters = params + [{"name": name, "in": "query", "required": False, "schema": schema}
@@ -404,6 +404,8 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
         if endpoint.startswith("reports."):
             responses["500"] = error  # the reports APIs' documented "Server Error" body
     operation["responses"] = responses
+    if guarded:  # MOESIM_ADMIN_TOKEN, when set
+        operation["security"] = [{}, {"adminToken": []}]
     if endpoint.startswith(("data_api.", "reports.")):
         operation["security"] = [{"basic": []}]
         operation.setdefault("parameters", []).append({
@@ -412,8 +414,9 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
     return operation
 
 
-def document(app: Flask) -> dict:
-    """The OpenAPI 3.1 document of every route ``app`` serves."""
+def document(app: Flask, guarded=lambda endpoint: False) -> dict:
+    """The OpenAPI 3.1 document of every route ``app`` serves; ``guarded(endpoint)``: whether
+    the admin token guards it (when one is set)."""
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
@@ -427,7 +430,7 @@ def document(app: Flask) -> dict:
         item = paths.setdefault(path, {})
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             item[method.lower()] = _operation(rule.endpoint, method.lower(), path, params,
-                                              found)
+                                              found, guarded(rule.endpoint))
     return {
         "openapi": "3.1.0",
         "info": {"title": "moesim", "version": "1",
@@ -441,7 +444,12 @@ def document(app: Flask) -> dict:
             "securitySchemes": {"basic": {
                 "type": "http", "scheme": "basic",
                 "description": "MoEngage's: the workspace id and its Data API key (the stats "
-                               "and search APIs: the report API key)"}},
+                               "and search APIs: the report API key)"},
+                "adminToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "MOESIM_ADMIN_TOKEN, required when it is set (always when "
+                                   "moesim binds anything but loopback); also accepted as the "
+                                   "Basic-auth password"}},
         },
     }
 
