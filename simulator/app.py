@@ -5,16 +5,19 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
+import weakref
 from collections.abc import Mapping
 
 from flask import Flask
 
 from .api import register
+from .core import masking
 from .core.clock import Clock
 from .core.exposure import check_exposure
 from .core.settings import Settings
 from .services import clock as sim_clock
-from .services import engine, fixtures
+from .services import engine, fixtures, secrets
 from .services.context import Context, id_source
 from .services.workspaces import Workspaces
 from .store import Store
@@ -28,6 +31,57 @@ log = logging.getLogger("moesim")
 # full collections: ~1 s of a 310k-send virtual bench run. Cycles are rare on the send path,
 # so collecting them less often costs little memory.
 GC_FIRST_THRESHOLD = 10_000
+
+
+# Every live app's workspaces: the log records of this process are masked with their secrets.
+_SERVED: weakref.WeakSet = weakref.WeakSet()
+_FACTORY_LOCK = threading.Lock()
+_INSIDE = threading.local()
+_MASKED = ("moesim", "werkzeug", "simulator")
+
+
+def _masking_records(previous):
+    """A log record factory: a moesim or werkzeug record's message (and traceback) with every
+    form of every known secret masked, before any handler formats it."""
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        if not record.name.startswith(_MASKED) or not _SERVED:
+            return record
+        if getattr(_INSIDE, "active", False):
+            return record  # a record logged while the secrets are being read
+        known: set[str] = set()
+        _INSIDE.active = True
+        try:
+            for registry in list(_SERVED):
+                for ctx in registry.all():
+                    try:
+                        known |= secrets.known(ctx)
+                    except Exception:  # a closed workspace: it has nothing more to show
+                        continue
+        finally:
+            _INSIDE.active = False
+        if not known:
+            return record
+        message = record.getMessage()
+        masked = masking.mask(message, known)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info:
+            record.exc_text = masking.mask(
+                logging.Formatter().formatException(record.exc_info), known)
+        return record
+
+    factory.moesim_masking = True
+    return factory
+
+
+def _mask_logs(workspaces) -> None:
+    _SERVED.add(workspaces)
+    with _FACTORY_LOCK:
+        current = logging.getLogRecordFactory()
+        if not getattr(current, "moesim_masking", False):
+            logging.setLogRecordFactory(_masking_records(current))
 
 
 def create_context(settings: Settings, clock: Clock | None = None) -> tuple[Context, bool]:
@@ -87,6 +141,7 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
 
     workspaces = Workspaces(ctx, open_workspace)
     app.extensions["moesim.workspaces"] = workspaces
+    _mask_logs(workspaces)
     app.wsgi_app = WorkspacePrefix(app.wsgi_app)
     register(app)
     workspaces.discover()

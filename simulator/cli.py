@@ -285,6 +285,15 @@ def clock_set(mode: str, when: str | None, url: str) -> None:
 
 
 @main.command()
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the HTTP API (what /openapi.json serves)."""
+    import json
+
+    from .api import openapi_document
+    click.echo(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
+
+
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files: tuple[str, ...]) -> None:
     """Validate connector config FILEs offline, as an upload would (exit 1 on any error)."""

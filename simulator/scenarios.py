@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 
 from .client import Moesim, MoesimError, serve_in_process
 from .core import expectations as check
+from .core import form_values, masking
 from .core.scenario_files import (Problem, Scenario, ScenarioInvalid, dotted, parse, substitute,
                                   validate)
 from .services.clock import parse_duration
@@ -49,6 +50,12 @@ class Result:
     checked: int = 0
     seconds: float = 0.0
     log: list[str] = field(default_factory=list)
+    # the scenario's secrets (connection password/encrypt values, OAuth configuration
+    # credentials): every text shown or written is masked with them
+    secrets: set[str] = field(default_factory=set)
+
+    def masked(self, text: str) -> str:
+        return masking.mask(text, self.secrets)
 
     @property
     def ok(self) -> bool:
@@ -58,7 +65,7 @@ class Result:
         parts = [f.text() for f in self.failures]
         if self.error:
             parts.append(f"error: {self.error}")
-        return "\n".join(parts)
+        return self.masked("\n".join(parts))
 
 
 # loading ---------------------------------------------------------------------------------
@@ -163,11 +170,21 @@ class _Run:
                 apps[app] = self.moesim.create_app(app)
             self.names[f"connector.{item['ref']}"] = self.moesim.upload_connector(
                 apps[app], self.values(item["config"]))
+        configs = {item["ref"]: self.values(item["config"])
+                   for item in fixtures.get("connectors") or []}
         for item in fixtures.get("connections") or []:
+            values = self.values(item["values"])
+            config = configs.get(item["connector"])
+            secret = form_values.secret_keys(config.get("input_variables") or []) \
+                if isinstance(config, dict) else set()
+            self.result.secrets |= {str(v) for k, v in values.items()
+                                    if k in secret and v not in (None, "")}
             self.names[f"connection.{item['ref']}"] = self.moesim.connect(
                 self.names[f"connector.{item['connector']}"], item.get("name", item["ref"]),
-                self.values(item["values"]))
+                values)
         for item in fixtures.get("oauth_configs") or []:
+            self.result.secrets |= masking.secret_values(self.values(item["config"]).get(
+                "request"))
             created = self.moesim.create_oauth_config(self.values(item["config"]))
             if created.get("status") != "ACTIVE":
                 raise StepFailed(f"oauth config {item['ref']!r} is {created.get('status')}: "
@@ -340,7 +357,7 @@ def run(scenario: Scenario, seed: int | None = None) -> Result:
         except (MoesimError, StepFailed) as exc:
             path = ("steps", index, kind) if index >= 0 else ("fixtures",)
             result.error = f"{dotted(path)} ({state.where(path)}): {exc}"
-        result.log = state.delivery_log()
+        result.log = [result.masked(line) for line in state.delivery_log()]
     result.seconds = time.perf_counter() - started
     return result
 
@@ -360,7 +377,8 @@ def write_junit(results: list[Result], path: str) -> None:
             "classname": Path(file).stem, "name": result.scenario.name, "file": file,
             "time": f"{result.seconds:.3f}"})
         if result.error:
-            element = ElementTree.SubElement(case, "error", {"message": result.error})
+            element = ElementTree.SubElement(case, "error",
+                                             {"message": result.masked(result.error)})
             element.text = result.report()
         elif result.failures:
             element = ElementTree.SubElement(case, "failure", {

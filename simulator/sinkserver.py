@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from urllib.parse import unquote
 
+from .core import json_input
 from .core.clock import Clock, SystemClock
 from .core.errors import BadRequest, MoesimError, NotFound, PayloadTooLarge
 from .core.sinks import (ReceivedRequest, SinkAnswer, SinkBehaviour, SinkState, answer,
@@ -203,8 +204,8 @@ class SinkHandler(BaseHTTPRequestHandler):
             ledger.clear(name)
             return self._reply(204, b"", {})
         try:
-            payload = json.loads(body) if body else None
-        except ValueError:
+            payload = json_input.decode(body) if body else None
+        except json_input.MalformedJson:
             payload = None
         if payload is None:
             raise BadRequest("body must be a JSON object", path="body")

@@ -6,10 +6,13 @@ import logging
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
+from ..core import json_input
 from ..core.errors import BadRequest, MoesimError, Unauthorized
 from ..core.exposure import token_accepted
 from ..services.context import Context
+from . import contract
 
 log = logging.getLogger("moesim.api")
 
@@ -21,6 +24,11 @@ HEADER = "X-Moesim-Workspace"
 OPEN_BLUEPRINTS = {"data_api", "reports", "oauth_callback"}
 OPEN_ENDPOINTS = {"sim.sink", "sim.health", "sim.ready"}
 REALM = 'Basic realm="moesim", charset="UTF-8"'
+
+
+def guarded(endpoint: str) -> bool:
+    """Whether ``MOESIM_ADMIN_TOKEN`` (when set) guards the route."""
+    return endpoint.split(".")[0] not in OPEN_BLUEPRINTS and endpoint not in OPEN_ENDPOINTS
 
 
 def context() -> Context:
@@ -46,14 +54,34 @@ def context() -> Context:
 
 
 def json_body():
-    """The request's JSON body, or our 400 naming ``body``."""
-    payload = request.get_json(silent=True)
-    if payload is None:
+    """The request's JSON body (decoded by ``json_input``'s rules), or our 400 naming the path."""
+    raw = request.get_data(cache=True)
+    if not request.is_json or not raw.strip():
         raise BadRequest("body must be JSON (Content-Type: application/json)", path="body")
-    return payload
+    return contract.validated_body(json_input.decode(raw))
+
+
+def optional_json_body():
+    """The JSON body if there is one (None for an empty or non-JSON body), same rules."""
+    raw = request.get_data(cache=True)
+    if not request.is_json or not raw.strip():
+        return None
+    return contract.validated_body(json_input.decode(raw))
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` path segments fit SQLite's signed 64 bits; a larger number matches no
+    route (404) instead of overflowing in the store."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", json_input.INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
+    app.add_url_rule("/openapi.json", "openapi",
+                     lambda: jsonify(contract.document(app, guarded)))
     from . import campaigns, connected_apps, data_api, delivery_settings, oauth_callback, readback
     from . import sim, workspaces
 
@@ -74,13 +102,14 @@ def register(app: Flask) -> None:
     def require_admin_token():
         """``MOESIM_ADMIN_TOKEN``, when set, guards everything but the open routes above."""
         token = app.extensions["moesim"].settings.admin_token
-        if not token or request.blueprint in OPEN_BLUEPRINTS or \
-                request.endpoint in OPEN_ENDPOINTS:
+        if not token or not guarded(request.endpoint or ""):
             return
         if not token_accepted(request.headers.get("Authorization"), token):
             raise Unauthorized("admin token required: send 'Authorization: Bearer <token>' "
                                "(or the token as the Basic-auth password)",
                                path="Authorization")
+
+    contract.install(app)  # after the token check: an unauthenticated request learns nothing
 
     @app.errorhandler(MoesimError)
     def moesim_error(error: MoesimError):
@@ -103,3 +132,11 @@ def register(app: Flask) -> None:
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return moesim_error(MoesimError("internal error; see the server log"))
+
+
+def openapi_document() -> dict:
+    """The OpenAPI document of the routes ``register`` adds (no store needed: it is built from
+    the route table alone)."""
+    app = Flask("moesim")
+    register(app)
+    return contract.document(app, guarded)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from ..services import campaigns, trial
 from . import context, json_body
+from .contract import query
 
 bp = Blueprint("campaigns", __name__, url_prefix="/api")
 
@@ -42,7 +43,7 @@ def update_campaign(campaign_id: str):
 
 @bp.get("/campaigns/<campaign_id>/schedule")
 def campaign_schedule(campaign_id: str):
-    return jsonify(campaigns.schedule(context(), campaign_id, request.args.get("count", type=int)))
+    return jsonify(campaigns.schedule(context(), campaign_id, query("count")))
 
 
 @bp.get("/campaigns/<campaign_id>/stats")

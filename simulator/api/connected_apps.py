@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, redirect, request
 from ..core.connector_schema import CONFIG_SCHEMA
 from ..services import connected_apps, connections, oauth, oauth_configs
 from . import context, json_body
+from .contract import query
 
 bp = Blueprint("connected_apps", __name__, url_prefix="/api")
 
@@ -66,7 +67,7 @@ def create_connection():
 
 @bp.get("/connections")
 def list_connections():
-    connector_id = request.args.get("connector_id", type=int)
+    connector_id = query("connector_id")
     return jsonify({"connections": connections.all_(context(), connector_id)})
 
 

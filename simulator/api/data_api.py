@@ -10,16 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import logging
 
 from flask import Blueprint, jsonify, request
 
-from ..core import tracking, user_requests
+from ..core import json_input, tracking, user_requests
 from ..core.errors import (BadRequest, Conflict, MoesimError, PayloadTooLarge, Unauthorized,
                            UnsupportedMediaType)
 from ..services import ingest, profiles, scheduling, user_admin
-from . import context
+from . import context, contract
 
 bp = Blueprint("data_api", __name__, url_prefix="/v1")
 log = logging.getLogger("moesim.data_api")
@@ -94,9 +93,12 @@ def _read_json(app_id: str | None, limit: int, unsupported: tuple[str, str]):
     if not raw.strip():
         raise BadRequest("A valid JSON document is required", moe_type="Empty request body")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(MALFORMED, moe_type="Malformed JSON") from None
+        return contract.validated_body(json_input.decode(raw))
+    except json_input.MalformedJson as exc:
+        # MoEngage's words for any undecodable body; the rule broken goes to the server log
+        log.info("malformed Data API body at %s: %s", exc.path, exc.message)
+        raise BadRequest(MALFORMED, moe_type="Malformed JSON",
+                         path=None if exc.path == "body" else exc.path) from None
 
 
 def _app_id(path_value: str | None) -> str | None:

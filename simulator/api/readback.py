@@ -4,32 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..core.errors import BadRequest
 from ..services import profiles
 from . import context
+from .contract import query
 
 bp = Blueprint("readback", __name__, url_prefix="/api")
 
 
-def _int_arg(name: str, default: int | None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer", path=name) from None
-
-
 @bp.get("/users")
 def list_users():
-    return jsonify(profiles.user_page(context(), _int_arg("limit", None), _int_arg("after", 0)))
+    return jsonify(profiles.user_page(context(), query("limit"), query("after", 0)))
 
 
 @bp.get("/users/<path:customer_id>/events")
 def user_events(customer_id: str):
-    events, following = profiles.user_events(context(), customer_id, _int_arg("limit", None),
-                                              request.args.get("after"))
+    events, following = profiles.user_events(context(), customer_id, query("limit"),
+                                              query("after"))
     response = jsonify(events)
     if following:
         response.headers["X-Next-Cursor"] = following
@@ -44,5 +34,5 @@ def get_user(customer_id: str):
 
 @bp.get("/events")
 def list_events():
-    return jsonify(profiles.event_page(context(), _int_arg("limit", None), _int_arg("after", 0),
-                                       request.args.get("name")))
+    return jsonify(profiles.event_page(context(), query("limit"), query("after", 0),
+                                       query("name")))

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from ..core.errors import MoesimError
 from ..services import reports
-from . import context, json_body
+from . import context, json_body, optional_json_body
 
 bp = Blueprint("reports", __name__, url_prefix="/core-services/v1")
 
@@ -51,7 +51,10 @@ def failure(error: MoesimError) -> tuple[dict, int]:
     status = _status(error)
     details = [(e.path, e.message) for e in error.errors] or [(error.path, error.message)]
     if request.endpoint == "reports.search_campaigns":
-        payload = request.get_json(silent=True)
+        try:
+            payload = optional_json_body()
+        except MoesimError:
+            payload = None
         lines = [{"target": path, "message": f"{path} {message}" if path else message}
                  for path, message in details]
         if status == 401:

@@ -12,7 +12,8 @@ from ..core.sinks import ReceivedRequest
 from ..core.timestamps import iso
 from ..services import clock, control, engine, sinks
 from ..services import delivery_log, snapshots
-from . import context, json_body
+from . import context, json_body, optional_json_body
+from .contract import query
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
 
@@ -46,12 +47,12 @@ def clock_view():
 
 @bp.post("/clock")
 def clock_change():
-    return jsonify(clock.change(context(), request.get_json(silent=True)))
+    return jsonify(clock.change(context(), optional_json_body()))
 
 
 @bp.post("/clock/advance")
 def clock_advance():
-    return jsonify(clock.advance(context(), request.get_json(silent=True)))
+    return jsonify(clock.advance(context(), optional_json_body()))
 
 
 @bp.post("/run-due")
@@ -63,8 +64,8 @@ def run_due():
 @bp.get("/deliveries")
 def deliveries():
     match = parse_delivery_filter(request.args.items(multi=True), ("limit", "after"))
-    return jsonify(delivery_log.find(context(), match, limit=request.args.get("limit", type=int),
-                                     after=request.args.get("after", 0, type=int)))
+    return jsonify(delivery_log.find(context(), match, limit=query("limit"),
+                                     after=query("after", 0)))
 
 
 @bp.get("/deliveries/wait")
@@ -73,7 +74,7 @@ def deliveries_wait():
     wait = parse_wait(request.args.items(multi=True))
     match = parse_delivery_filter(request.args.items(multi=True), ("limit", "count", "timeout"))
     return jsonify(delivery_log.wait(context(), match, wait,
-                                     limit=request.args.get("limit", type=int)))
+                                     limit=query("limit")))
 
 
 @bp.delete("/deliveries")

@@ -55,13 +55,14 @@ def check_create(body: Any, now: datetime) -> list[FieldError]:
     basic = _need_object(body, "basic_details", "basic_details", errors)
     name = basic.get("name")
     # spec §5.1 (S4, S6): campaign name 5-256 characters, at most 5 tags
-    if basic and (not isinstance(name, str) or not 5 <= len(name.strip()) <= 256):
+    if isinstance(body.get("basic_details"), dict) and (
+            not isinstance(name, str) or not 5 <= len(name.strip()) <= 256):
         errors.append(FieldError("basic_details.name", "is required (5-256 characters)"))
     tags = basic.get("tags", [])
     if not isinstance(tags, list) or len(tags) > 5 or not all(isinstance(t, str) for t in tags):
         errors.append(FieldError("basic_details.tags", "must be at most 5 strings"))
-    content = _need_object(_need_object(body, "campaign_content", "campaign_content", errors),
-                           "content", "campaign_content.content", errors) \
+    holder = _need_object(body, "campaign_content", "campaign_content", errors)
+    content = _need_object(holder, "content", "campaign_content.content", errors) \
         if isinstance(body.get("campaign_content"), dict) else {}
     if channel == CONNECTED_APP and content:
         app = content.get("connected_app")

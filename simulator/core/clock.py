@@ -10,8 +10,19 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from .errors import Conflict
+from .errors import BadRequest, Conflict
 from .timestamps import to_ms
+
+# The clock never passes this: Python's datetimes end at year 9999 and the engine computes
+# times ahead of "now" (next fire times, windows), which must stay representable.
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def check_bounds(when: datetime, path: str) -> datetime:
+    """``when`` if the clock may go there, else a 400 naming ``path``."""
+    if when > LATEST:
+        raise BadRequest(f"the clock cannot go past {LATEST.isoformat()}", path=path)
+    return when
 
 
 class Clock:
@@ -81,7 +92,8 @@ class SimClock(Clock):
         """Virtual mode at ``when`` (default: now)."""
         with self._lock:
             current = self.now()
-            when = current if when is None else when.astimezone(timezone.utc)
+            when = current if when is None else check_bounds(when.astimezone(timezone.utc),
+                                                             "now")
             if when < current:
                 raise Conflict(f"time never goes backwards: {when.isoformat()} is before "
                                f"{current.isoformat()}", path="now")

@@ -19,5 +19,8 @@ def dumps(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)  # what orjson refuses; raises the stdlib's error if invalid
+    except orjson.JSONDecodeError as refused:
+        try:
+            return json.loads(text)  # what orjson refuses; raises the stdlib's error if invalid
+        except RecursionError:  # deeper than orjson's 1,024 levels: invalid for both
+            raise ValueError(f"JSON nested too deep ({refused})") from None

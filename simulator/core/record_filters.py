@@ -8,10 +8,10 @@ everything and pass.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from . import json_input
 from .errors import BadRequest, FieldError
 from .timestamps import parse_iso, to_ms
 
@@ -96,8 +96,8 @@ def _json_equals(value: Any, expected: str) -> bool:
     if isinstance(value, str):
         return value == expected
     try:
-        parsed = json.loads(expected)
-    except ValueError:
+        parsed = json_input.decode(expected)
+    except json_input.MalformedJson:
         return False
     if isinstance(value, bool) or isinstance(parsed, bool):
         return value is parsed

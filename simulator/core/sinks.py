@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import json_input
 from .errors import FieldError, ValidationFailed
 
 DEFAULT_BODY: Any = {"status": "success"}
@@ -169,8 +170,8 @@ def record(request: ReceivedRequest, reply: SinkAnswer, now_iso: str) -> dict:
     parsed = None
     if encoding == "utf-8" and text:
         try:
-            parsed = json.loads(text)
-        except ValueError:
+            parsed = json_input.decode(text)
+        except json_input.MalformedJson:
             parsed = None
     return {
         "seq": reply.seq, "time": now_iso, "method": request.method, "path": request.path,

@@ -31,8 +31,10 @@ from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
+from . import template_limits
 from .attributes import CUSTOMER_ID_KEY, template_key
 from .template_filters import FILTERS, NOW_SLOT
+from .template_limits import TEMPLATE_LIMIT_FAILED, BoundedSandbox, TemplateLimit
 
 APP_FORM = "AppMarketplaceForm"
 CAMPAIGN_FORM = "CampaignCreationForm"
@@ -176,11 +178,17 @@ _NO_CAMPAIGN_FORM = _Namespace(CAMPAIGN_FORM, None, _MissingFormValue)
 
 # --- environment, parsing, references --------------------------------------------------------
 
+# Jinja's built-in filters that take a width or count, or a format string
+_SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice")
+
+
 def environment() -> SandboxedEnvironment:
     # loopcontrols: {% break %} / {% continue %} (jinja-templating-language.mdx, "Content Break")
-    env = SandboxedEnvironment(extensions=[MoeNotSendExtension, "jinja2.ext.loopcontrols"],
-                               autoescape=False, undefined=_Missing)
+    env = BoundedSandbox(extensions=[MoeNotSendExtension, "jinja2.ext.loopcontrols"],
+                         autoescape=False, undefined=_Missing)
     env.filters.update(FILTERS)
+    for name in _SIZED_FILTERS:
+        env.filters[name] = template_limits.bounded_filter(env.filters[name])
     return env
 
 
@@ -289,9 +297,11 @@ class _Jinja:
 
     def render(self, context: dict) -> str:
         try:
-            text = self.template.render(context)
+            text = template_limits.render(self.template, context)
         except (NotSend, PersonalizationFailed):
             raise
+        except TemplateLimit as limit:
+            raise PersonalizationFailed(TEMPLATE_LIMIT_FAILED, str(limit)) from None
         except Exception as exc:  # noqa: BLE001 - any template error fails this user only
             raise _unknown(exc) from None
         return _sendable(text)
@@ -460,10 +470,24 @@ def render_campaign_values(renderer: Renderer, values: Mapping[str, Any],
     return rendered
 
 
+def limit_problem(renderer: Renderer, source: str, context: dict) -> str | None:
+    """Why ``source`` cannot render within the bounds of ``template_limits`` for the user of
+    ``context``, or None (any other outcome, a personalization failure included, is not a
+    bounds problem)."""
+    try:
+        renderer.render(source, context)
+    except PersonalizationFailed as failed:
+        return failed.detail if failed.category == TEMPLATE_LIMIT_FAILED else None
+    except NotSend:
+        return None
+    return None
+
+
 __all__ = ["NotSend", "PersonalizationFailed", "Reference", "Renderer", "TemplateSyntaxError",
            "environment", "parse", "references", "is_template", "compile_problem",
            "render_campaign_values", "app_form_values", "form_namespace",
            "APP_FORM", "CAMPAIGN_FORM", "USER_ATTRIBUTE", "EVENT_ATTRIBUTE",
            "OAUTH_SPECIAL_KEYS", "NOT_SEND_MARKER",
            "USER_ATTRIBUTE_FAILED", "EVENT_ATTRIBUTE_FAILED", "CAMPAIGN_ATTRIBUTE_FAILED",
-           "UNDEFINED_FAILED", "UNKNOWN_FAILED", "CUSTOM_ERROR_MESSAGE"]
+           "UNDEFINED_FAILED", "UNKNOWN_FAILED", "CUSTOM_ERROR_MESSAGE", "TEMPLATE_LIMIT_FAILED",
+           "limit_problem"]

@@ -11,7 +11,7 @@ from ..core import segments as segment_rules
 from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
 from ..store import campaigns as table
-from ..store import connections, connectors, deliveries, jobs
+from ..store import connections, connectors, deliveries, jobs, users
 from ..store import oauth_configs as oauth_table
 from . import conversions, segments
 from .connections import CONNECTED
@@ -21,7 +21,7 @@ from .context import Context
 _APP = "campaign_content.content.connected_app"
 
 
-def _check_connected_app(db, app: dict, errors: list[FieldError]) -> dict | None:
+def _check_connected_app(db, app: dict, errors: list[FieldError], now) -> dict | None:
     """The pinned connector version, after checking the connection and the campaign fields."""
     connector = connectors.version(db, app["connector_id"])
     if connector is None:
@@ -40,18 +40,55 @@ def _check_connected_app(db, app: dict, errors: list[FieldError]) -> dict | None
                                          path=f"{_APP}.inputs")
     errors += problems
     env = templating.environment()
-    for key, value in values.items():
-        texts = [value] if isinstance(value, str) else [
-            str(part) for row in value if isinstance(row, dict)
-            for part in (row.get("key"), row.get("value"))] if isinstance(value, list) else []
-        for text in texts:
-            try:
-                templating.parse(env, text)
-            except templating.TemplateSyntaxError as exc:
-                errors.append(FieldError(f"{_APP}.inputs.{key}",
-                                         f"Jinja does not parse: {exc.message}"))
+    fields = [(f"{_APP}.inputs.{key}", str(text)) for key, value in values.items()
+              for text in ([value] if isinstance(value, str) else [
+                  part for row in value if isinstance(row, dict)
+                  for part in (row.get("key"), row.get("value"))] if isinstance(value, list)
+                  else [])]
+    for path, text in fields:
+        try:
+            templating.parse(env, text)
+        except templating.TemplateSyntaxError as exc:
+            errors.append(FieldError(path, f"Jinja does not parse: {exc.message}"))
     app["inputs"] = values
+    _within_bounds(db, fields, errors, now)
+    if connection is not None and not errors:
+        # the connector's own request templates, with this connection's and campaign's values
+        found: list[FieldError] = []
+        _within_bounds(db, _texts(connector["config"].get("modules"), "modules"), found, now,
+                       connection["values"], values)
+        errors += [FieldError(f"{_APP}.connector_id", f"the connector config's {e.path} "
+                              f"{e.message}") for e in found]
     return connector
+
+
+def _texts(value: Any, path: str):
+    """Every string leaf of a JSON value with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, f"{path}[{index}]")
+
+
+def _within_bounds(db, texts, errors: list[FieldError], now, app_form: dict | None = None,
+                   campaign_form: dict | None = None) -> None:
+    """A template that cannot render within ``template_limits``' bounds for a sample user
+    (the first stored one, else a user without attributes) is refused before it is sent to
+    anyone (issue 19: output size, loop iterations, time)."""
+    sample = users.page(db, 1, 0)
+    renderer = templating.Renderer(now)
+    context = renderer.context(sample[0]["attrs"] if sample else {}, None, app_form,
+                               campaign_form)
+    for path, text in texts:
+        if templating.is_template(text):
+            problem = templating.limit_problem(renderer, text, context)
+            if problem:
+                errors.append(FieldError(path, "cannot render within bounds for a sample "
+                                               f"user: {problem}"))
 
 
 def check(db, body: Any, errors: list[FieldError], now) -> dict | None:
@@ -68,8 +105,11 @@ def check(db, body: Any, errors: list[FieldError], now) -> dict | None:
     if body["channel"] == rules.CONNECTED_APP:
         content = body["campaign_content"]["content"]
         content["connected_app"] = dict(content["connected_app"])
-        return _check_connected_app(db, content["connected_app"], errors)
+        return _check_connected_app(db, content["connected_app"], errors, now)
     errors += outbound.check_connector_content(body["campaign_content"]["content"])
+    if not errors:
+        _within_bounds(db, _texts(body["campaign_content"]["content"]["connector"],
+                                  "campaign_content.content.connector"), errors, now)
     settings = outbound.connector_oauth(body["campaign_content"]["content"]["connector"])
     if not errors and settings is not None:
         config = oauth_table.get(db, settings.config_id) if isinstance(

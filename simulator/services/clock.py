@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.clock import SYSTEM, VIRTUAL, SimClock
+from ..core.clock import LATEST, SYSTEM, VIRTUAL, SimClock, check_bounds
 from ..core.errors import BadRequest, ConfigError, Conflict
 from ..core.settings import Settings
 from ..core.timestamps import from_ms, iso, parse_iso, to_ms
@@ -78,7 +78,8 @@ def change(ctx: Context, payload: Any) -> dict:
     if payload["mode"] == SYSTEM:
         clock.unfreeze()
     else:
-        target = _time(payload.get("now"), "now") if payload.get("now") is not None else None
+        target = check_bounds(_time(payload["now"], "now"), "now") \
+            if payload.get("now") is not None else None
         clock.freeze()
         if target is not None:
             summary = advance_to(ctx, target)
@@ -108,11 +109,13 @@ def advance(ctx: Context, payload: Any) -> dict:
     if not isinstance(payload, dict) or ("seconds" in payload) == ("to" in payload):
         raise BadRequest("give exactly one of seconds or to", path="seconds")
     if "to" in payload:
-        target = _time(payload["to"], "to")
+        target = check_bounds(_time(payload["to"], "to"), "to")
     else:
         seconds = payload["seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise BadRequest("seconds must be a number >= 0", path="seconds")
+        if seconds > (LATEST - ctx.clock.now()).total_seconds():
+            check_bounds(datetime.max.replace(tzinfo=LATEST.tzinfo), "seconds")
         target = ctx.clock.now() + timedelta(seconds=seconds)
     return advance_to(ctx, target)
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..core import attributes as attributes_
 from ..core import campaigns as rules
-from ..core import evaluation, form_values, jsontext, recurrence, templating
+from ..core import evaluation, form_values, jsontext, masking, recurrence, templating
 from ..core import gates as gates_rules
 from ..core.http import HttpResult, OutboundRequest
 from ..core.timestamps import to_ms
@@ -371,19 +371,12 @@ def _catalogue(catalogue: dict, known: set, name: str, attributes: dict, overrid
 
 
 def _mask(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
+    return masking.mask(text, secrets)
 
 
-def _masked_headers(headers: tuple, secrets: tuple[str, ...]) -> list:
-    masked = []
-    for name, value in headers:
-        if name.lower() == "authorization":
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} {MASK}".strip()
-        masked.append([name, _mask(value, secrets)])
-    return masked
+def _masked_headers(headers, secrets: tuple[str, ...]) -> list:
+    return [[name, masking.authorization(value) if name.lower() == "authorization"
+             else _mask(value, secrets)] for name, value in headers]
 
 
 def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
@@ -398,7 +391,8 @@ def _response_record(result: HttpResult, secrets: tuple[str, ...], fallback: boo
     """The response as logged, JSON text: the body decoded (its charset, Content-Encoding
     undone), the first ``BODY_EXCERPT`` characters; ``decided_by`` says whether a response
     entry or the HTTP-status fallback decided Sent/Failed (spec §2.7)."""
-    record = {"status": result.status, "headers": result.headers,
+    record = {"status": result.status,
+              "headers": dict(_masked_headers(result.headers.items(), secrets)),
               "body": _mask(result.text()[:BODY_EXCERPT], secrets),
               "error": result.error, "detail": result.detail}
     if result.truncated:

@@ -3,10 +3,12 @@ filtered, waited for and deleted by the assertion API."""
 
 from __future__ import annotations
 
+from ..core import masking
 from ..core.errors import BadRequest
 from ..core.record_filters import DeliveryFilter, Wait
 from ..core.timestamps import iso
 from ..store import deliveries
+from . import secrets
 from .context import Context
 
 
@@ -17,9 +19,15 @@ def find(ctx: Context, match: DeliveryFilter, *, limit: int | None = None,
         raise BadRequest("limit must be between 1 and 1000", path="limit")
     with ctx.store.read() as db:
         rows = deliveries.find(db, match, limit=size, after_id=after)
+    known = secrets.known(ctx)
     for row in rows:
         row["time"] = iso(row.pop("ts"))
         row["status"] = row.pop("outcome")
+        # recorded masked with the sending campaign's secrets; shown masked with every secret
+        # the workspace holds (a partner may echo one that campaign did not know)
+        for key in ("request", "response"):
+            if row.get(key) is not None:
+                row[key] = masking.mask_structure(row[key], known)
     return {"deliveries": rows, "next": str(rows[-1]["id"]) if len(rows) == size else None}
 
 

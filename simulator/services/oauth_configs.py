@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..core import masking
 from ..core import oauth_configs as rules
 from ..core.errors import Conflict, NotFound, ValidationFailed
 from ..core.oauth import OAuthError
@@ -18,10 +19,18 @@ from .context import Context
 log = logging.getLogger("moesim.oauth_configs")
 
 
+def secrets(spec: Any) -> set[str]:
+    """The secrets of a configuration: values under secret-looking names (``client_secret``,
+    ``Authorization``, ...) in its token request."""
+    return masking.secret_values(spec.get("request") if isinstance(spec, dict) else None)
+
+
 def _view(row: dict) -> dict:
+    hidden = secrets(row["spec"]) | ({row["token"]} if row.get("token") else set())
     return {"id": row["id"], "name": row["name"], "status": row["status"],
             "token_expires_at": iso(row["expires_at"]) if row["expires_at"] else None,
-            "detail": row["detail"], "config": row["spec"],
+            "detail": masking.mask(row["detail"] or "", hidden) or row["detail"],
+            "config": masking.mask_structure(row["spec"], hidden),
             "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
 
 
@@ -59,7 +68,8 @@ def _fetch(ctx: Context, config_id: int, spec: dict) -> str | None:
     except OAuthError as problem:
         with ctx.store.write() as db:
             table.save_token(db, config_id, rules.FAILED, None, None, str(problem), now)
-        log.warning("OAuth configuration %s: %s", config_id, problem)
+        log.warning("OAuth configuration %s: %s", config_id,
+                    masking.mask(str(problem), secrets(spec)))
         return None
     with ctx.store.write() as db:
         table.save_token(db, config_id, rules.ACTIVE, token.value, token.expires_at, None, now)
@@ -77,3 +87,4 @@ def token(ctx: Context, config_id: int, *, refresh: bool = False) -> tuple[str |
     if current and not refresh and not current.expired(ctx.clock.now_ms()):
         return current.value, row["spec"]
     return _fetch(ctx, config_id, row["spec"]), row["spec"]
+

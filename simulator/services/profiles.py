@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import attributes
+from ..core import attributes, json_input
 from ..core.errors import BadRequest, NotFound
 from ..core.timestamps import iso
 from ..store import attribute_types, devices, events, users
@@ -77,6 +77,8 @@ def user_events(ctx: Context, customer_id: str, limit: int | None, after: str | 
         try:
             ts, last = after.split(":")
             cursor = (int(ts), int(last))
+            if not all(json_input.INT_MIN <= part <= json_input.INT_MAX for part in cursor):
+                raise ValueError(after)
         except ValueError:
             raise BadRequest("after must be a cursor from a previous page", path="after") from None
     with ctx.store.read() as db:
@@ -92,7 +94,7 @@ def event_page(ctx: Context, limit: int | None, after: int, name: str | None) ->
     size = _limit(limit)
     with ctx.store.read() as db:
         rows = events.page(db, size, after, name)
-        total = events.count(db)
+        total = events.count(db, name)
     return {"events": [_event_view(r, with_customer=True) for r in rows], "total": total,
             "next": str(rows[-1]["id"]) if len(rows) == size else None}
 

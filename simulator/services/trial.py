@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..core import masking
 from ..core.errors import FieldError, ValidationFailed
 from ..store import users
-from . import campaigns, delivery
+from . import campaigns, delivery, secrets
 from .context import Context
 
 # test_campaign_meta.identifier -> how the user is found (spec §5.2: unique id, email, mobile,
@@ -75,8 +76,10 @@ def _one(ctx: Context, send: delivery.Send, found: tuple) -> dict:
     if reason:
         answer["failure_reason"] = reason
     answer["customer_id"] = cid
-    answer["request"] = json.loads(request) if request else None
-    answer["response"] = json.loads(response) if response else None
+    known = secrets.known(ctx)
+    answer["request"] = masking.mask_structure(json.loads(request), known) if request else None
+    answer["response"] = masking.mask_structure(json.loads(response), known) \
+        if response else None
     return answer
 
 

@@ -68,8 +68,11 @@ def page(db: Database, limit: int, after_id: int, name: str | None = None) -> li
     return [_row(r) for r in rows]
 
 
-def count(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM events").fetchone()[0]
+def count(db: Database, name: str | None = None) -> int:
+    """Events stored, or of one name (served by the ``(name, user_id, ts)`` index)."""
+    if name is None:
+        return db.execute("SELECT count(*) FROM events").fetchone()[0]
+    return db.execute("SELECT count(*) FROM events WHERE name = ?", [name]).fetchone()[0]
 
 
 def _row(row) -> dict:

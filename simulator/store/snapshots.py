@@ -29,8 +29,19 @@ def _copy(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
     source.backup(target)
 
 
+def usable(path: str, key: str) -> str:
+    """``path`` if the operating system can take it as a file name (the check every snapshot
+    path gets before it is used), else a 400 naming ``key``."""
+    if not isinstance(path, str) or not path.strip():
+        raise ConfigError("a snapshot path must be a non-empty file name", path=key)
+    if "\0" in path:
+        raise ConfigError("a snapshot path cannot contain a NUL character", path=key)
+    return path
+
+
 def write(source: sqlite3.Connection, path: str) -> int:
     """Copy the database of ``source`` to ``path`` atomically; returns the file's size."""
+    usable(path, "path")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ConfigError(f"{path}: no such directory {directory}", path="path")
@@ -89,6 +100,7 @@ def export(store: Store, path: str) -> int:
 
 def export_file(db_path: str, path: str) -> int:
     """A snapshot of a database file (no server needed; a running one may keep writing)."""
+    usable(path, "path")
     if not os.path.isfile(db_path):
         raise ConfigError(f"no database at {db_path}", path="db")
     if os.path.exists(path) and os.path.samefile(path, db_path):
@@ -107,7 +119,7 @@ def _problem(path: str, message: str) -> ValidationFailed:
 def check(path: str) -> list[str]:
     """The migrations a snapshot file has applied; ``ValidationFailed`` unless it is a sound
     SQLite file made by this moesim or an earlier one."""
-    if not os.path.isfile(path):
+    if not os.path.isfile(usable(path, "snapshot")):
         raise ConfigError(f"no snapshot file at {path}", path="snapshot")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
