@@ -8,8 +8,9 @@ the CLI runs), once through the baseline, a plain single-process loader (orjson 
 users it meets inserted as it goes, ``executemany`` of the event rows, one transaction, the
 store's connection settings and its late `events` index). The baseline validates nothing;
 both must store the same rows, which is checked after the first run. Prints events/s, CPU
-seconds (this process and its children) and the ratio import / baseline of each run
-(floor: >= 0.8).
+seconds (this process and its children) and the ratio import / baseline of each run, in wall
+time (floor: >= 0.8) and in CPU time: on a machine whose other work takes CPU away in bursts,
+the wall-time ratio of one run swings widely, the CPU-time ratio much less.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=1, help="baseline/import pairs, alternating")
     args = parser.parse_args()
-    ratios = []
+    ratios, cpu_ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "events.jsonl")
         write_events(source, args.events, args.users)
@@ -146,14 +147,17 @@ def main() -> None:
                 print(f"run {run + 1} {label:8}: {count:,} events in {elapsed:.2f} s = "
                       f"{count / elapsed:,.0f} events/s, {used:.2f} CPU s")
             ratios.append(plain[1] / imported[1])
-            print(f"run {run + 1} import/baseline: {ratios[-1]:.2f}x (floor 0.8x)")
+            cpu_ratios.append(plain[2] / imported[2])
+            print(f"run {run + 1} import/baseline: {ratios[-1]:.2f}x in wall time (floor 0.8x), "
+                  f"{cpu_ratios[-1]:.2f}x in CPU time")
             for path in (plain_db, import_db):
                 for suffix in ("", "-wal", "-shm"):
                     if os.path.exists(path + suffix):
                         os.remove(path + suffix)
     if len(ratios) > 1:
         print(f"median import/baseline over {len(ratios)} runs: "
-              f"{statistics.median(ratios):.2f}x (floor 0.8x)")
+              f"{statistics.median(ratios):.2f}x in wall time (floor 0.8x), "
+              f"{statistics.median(cpu_ratios):.2f}x in CPU time")
 
 
 if __name__ == "__main__":
