@@ -116,16 +116,16 @@ def test_must_show_serve_with_env_credentials(serve, tmp_path):
     assert requests.post(f"{server.url}/_sim/sink/p/send", json={}, timeout=5).status_code == 200
 
 
-def test_large_event_import_uses_workers_and_a_late_index(tmp_path, monkeypatch):
-    """The bulk path (worker processes, index dropped and rebuilt) stores the same thing,
-    and a failed bulk import leaves the index in place (the drop rolls back)."""
+def test_large_event_import_streams_in_chunks_with_a_late_index(tmp_path, monkeypatch):
+    """The bulk path (chunk after chunk, index dropped and rebuilt) stores the same thing,
+    names bad lines across chunks, and a failed bulk import leaves the index in place (the
+    drop rolls back)."""
     import sqlite3
 
     from simulator.services import importer
     from simulator.store import events as events_table
 
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(importer, "BLOCK_BYTES", 2000)  # ~20 lines a block
+    monkeypatch.setattr(importer, "CHUNK", 20)
     monkeypatch.setattr(events_table, "bulk_load", _small_bulk_load(events_table.bulk_load))
     rows = [json.dumps({"customer_id": f"u{i % 7}", "action": "Purchase",
                         "current_time": 1767225600 + i, "attributes": {"n": i}})

@@ -4,8 +4,7 @@ import pytest
 
 from simulator.core.errors import BadRequest
 from simulator.core.timestamps import canonical_datetime, epoch_to_ms, iso
-from simulator.core.tracking import (UnsetRule, UserChange, parse_bulk, parse_customer, parse_event,
-                                     parse_flat_event, read_flat_event)
+from simulator.core.tracking import (UnsetRule, UserChange, parse_bulk, parse_customer, parse_event)
 
 NOW = 1_795_000_000_000
 
@@ -112,42 +111,3 @@ def test_spec7_bulk_keeps_good_elements_and_reports_bad_ones():
     assert [(d.customer_id, d.device_id) for d in parsed.devices] == [("a", "d")]
     assert [p.path for p in parsed.rejected] == ["elements[1].customer_id",
                                                  "elements[4].attributes"]
-
-
-@pytest.mark.parametrize("line", [
-    b'{"customer_id": "a", "action": "Purchase", "current_time": 1767225600, "platform": "ios",'
-    b' "attributes": {"price": 9.5, "when": "2026-01-01", "tags": ["x"], "ok": true, "n": null},'
-    b' "app_version": 3, "user_time": "2026-01-01T10:00:00+05:30", "user_timezone_offset": 19800,'
-    b' "other": {"ignored": 1}}\n',
-    b'{"customer_id": 42, "action": "A", "attributes": [], "current_time": "1767225600"}',
-    b' {"action": "A", "customer_id": "a", "attributes": {"big": 123456789012345678}} \r\n',
-    b'{"customer_id": "a", "customer_id": "b", "action": "A"}',
-])
-def test_the_fast_flat_event_reader_makes_what_the_canonical_parser_makes(line):
-    import orjson
-
-    fast = read_flat_event(line, NOW)
-    assert fast is not None
-    assert fast == parse_flat_event(orjson.loads(line), NOW, "")
-    assert fast.row() == parse_flat_event(orjson.loads(line), NOW, "").row()
-
-
-@pytest.mark.parametrize("line", [
-    # orjson reads integers beyond 64 bits as floats, msgspec exactly
-    b'{"customer_id": "a", "action": "A", "attributes": {"n": 123456789012345678901}}',
-    b'{"type": "event", "customer_id": "a", "actions": [{"action": "A"}]}',
-    b'{"customer_id": "a", "actions": null, "action": "A"}',
-    b'["not", "an", "object"]',
-    b'{"customer_id": "a", "action": "A", "attributes": {"s": "\\ud800"}}',
-    b'{"customer_id": "a", "action": "A", "current_time": NaN}',
-    b'\n',
-    # rows that break a rule: the canonical path words the error
-    b'{"customer_id": "a", "action": ""}',
-    b'{"customer_id": "guest", "action": "A"}',
-    b'{"customer_id": "a", "action": "A", "attributes": {"id": 1}}',
-    b'{"customer_id": "a", "action": "A", "current_time": 99999999999999}',
-    b'{"customer_id": "a", "action": "A", "user_timezone_offset": true}',
-    b'{"customer_id": "a", "action": "A", "platform": 7}',
-])
-def test_the_fast_flat_event_reader_leaves_other_lines_to_the_canonical_path(line):
-    assert read_flat_event(line, NOW) is None

@@ -193,12 +193,17 @@ def tls_partner(certificate):
     port = []
 
     async def serve(reader, writer):
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(response(200))
-        await writer.drain()
-        writer.close()
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(response(200))
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass  # the client that does not trust the certificate hangs up
+        finally:
+            writer.close()
 
     def run():
+        loop.set_exception_handler(lambda loop, context: None)  # refused handshakes
         server = loop.run_until_complete(asyncio.start_server(serve, "127.0.0.1", 0,
                                                               ssl=context))
         port.append(server.sockets[0].getsockname()[1])

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from . import attributes
 from .errors import BadRequest
 from .jsontext import dumps as _dumps
@@ -309,9 +307,8 @@ def _action(raw: Any, customer_id: str, now_ms: int, path: str) -> TrackedEvent:
 
 def _event(customer_id: str, name: Any, raw_attrs: Any, when: Any, user_time: Any,
            offset: Any, platform: Any, version: Any, now_ms: int, path: str) -> TrackedEvent:
-    """The rules for one action's fields, as ``dict.get`` reads them (None when absent),
-    whichever decoder read them. The happy path builds no JSON paths: this runs once per
-    imported event."""
+    """The rules for one action's fields, as ``dict.get`` reads them (None when absent). The
+    happy path builds no JSON paths: this runs once per imported event."""
     if type(name) is not str:
         if name is None:
             raise _missing(_at(path, "action"))
@@ -369,47 +366,6 @@ def parse_flat_event(row: Any, now_ms: int, path: str) -> TrackedEvent:
     row = _object(row, path)
     customer_id = _customer_id(row, f"{path}." if path else "")
     return _action(row, customer_id, now_ms, path)
-
-
-class _FlatEventFields(msgspec.Struct):
-    """The fields ``parse_flat_event`` reads, for ``read_flat_event``; others are ignored,
-    as there. ``UNSET`` tells a present ``type``/``actions`` (a Track Event payload) apart."""
-    customer_id: Any = None
-    action: Any = None
-    attributes: Any = None
-    current_time: Any = None
-    user_time: Any = None
-    user_timezone_offset: Any = None
-    platform: Any = None
-    app_version: Any = None
-    type: Any = msgspec.UNSET
-    actions: Any = msgspec.UNSET
-
-
-_FLAT_EVENT_DECODER = msgspec.json.Decoder(_FlatEventFields)
-# orjson (the canonical decoder) reads integers beyond 64 bits as floats, msgspec exactly:
-# a line with a run of 19 digits or more is left to the canonical path. (A translate and a
-# substring search: ten times cheaper than a regular expression here.)
-_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
-_LONG_DIGIT_RUN = b"0" * 19
-
-
-def read_flat_event(line: bytes, now_ms: int) -> TrackedEvent | None:
-    """A JSONL import line holding one flat event row, decoded straight into its fields
-    (~2x faster than decoding a dict first) and checked by the same rules as
-    ``parse_flat_event``. None when the line is anything else or breaks a rule: the caller
-    then goes the canonical way (orjson, ``parse_flat_event``/``parse_event``), which gives
-    the row's exact error."""
-    try:
-        row = _FLAT_EVENT_DECODER.decode(line)
-        if row.type is not msgspec.UNSET or row.actions is not msgspec.UNSET or (
-                _LONG_DIGIT_RUN in line.translate(_DIGITS_AS_ZEROS)):
-            return None
-        return _event(_customer_id_value(row.customer_id, ""), row.action, row.attributes,
-                      row.current_time, row.user_time, row.user_timezone_offset,
-                      row.platform, row.app_version, now_ms, "")
-    except Exception:  # noqa: BLE001 - any refusal (decode, rule, recursion): canonical path
-        return None
 
 
 @dataclass(slots=True)

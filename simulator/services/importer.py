@@ -10,35 +10,28 @@ The whole file is one transaction: by default one bad row stores nothing and eve
 is reported; ``skip_invalid`` stores the good rows and reports the rest (the way MoEngage's
 bulk import treats elements).
 
-Large JSONL event files are parsed in worker processes (``PARALLEL_MIN_BYTES``): parsing and
-validating is interpreted Python and the store's single writer would otherwise wait on it.
-Chunks come back in file order, so row ids and results do not depend on the worker count.
+The file streams through one process in chunks of ``CHUNK`` rows: each chunk is parsed and
+checked, then stored, so memory does not grow with the file (a JSON file is read whole).
 """
 
 from __future__ import annotations
 
-import collections
 import csv
-import io
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..core import jsontext
 from ..core.errors import BadRequest, FieldError, MoesimError, ValidationFailed
-from ..core.tracking import parse_customer, parse_event, parse_flat_event, read_flat_event
+from ..core.tracking import parse_customer, parse_event, parse_flat_event
 from .context import Context
-from ..store import ForeignKeys, attribute_types
+from ..store import ForeignKeys
 from ..store import events as events_table
 from .ingest import IngestResult, IngestSession
 
 USERS, EVENTS = "users", "events"
 CHUNK = 20_000
-BLOCK_BYTES = 4 * 1024 * 1024
 MAX_REPORTED = 20
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -47,6 +40,15 @@ class ImportReport:
     rows: int = 0
     rejected: list[FieldError] = field(default_factory=list)
     rejected_total: int = 0
+
+    def reject(self, file: str, where: int | str, problem: MoesimError) -> None:
+        """Counts a bad row; the first ``MAX_REPORTED`` are kept, named ``FILE:LINE: path``
+        (``FILE[index]: path`` in a JSON array)."""
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_REPORTED:
+            place = f"{file}{where}" if str(where)[:1] == "[" else f"{file}:{where}"
+            at = problem.path
+            self.rejected.append(FieldError(f"{place}: {at}" if at else place, problem.message))
 
 
 def _csv_value(text: str) -> Any:
@@ -66,7 +68,7 @@ def _csv_value(text: str) -> Any:
 def read_chunks(path: str, progress: Callable[[int], None] | None = None
                 ) -> Iterator[list[tuple[str, Any]]]:
     """Lists of ``(where, row)``: ``where`` is the line number (``[index]`` in a JSON array);
-    a JSONL row is still the raw line (bytes), decoded by whoever parses the chunk."""
+    a JSONL row is still the raw line (bytes), decoded by ``parse_row``."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".jsonl", ".ndjson", ".json", ".csv"):
         raise BadRequest(f"{path}: unknown file type {suffix!r} (use .json, .jsonl or .csv)",
@@ -108,7 +110,22 @@ def read_chunks(path: str, progress: Callable[[int], None] | None = None
             yield chunk
 
 
-def _user_items(row: Any, now_ms: int) -> list:
+def parse_row(kind: str, row: Any, now_ms: int,
+              transform: Callable[[Any], Any] | None = None) -> list:
+    """The user changes or events of one row; raises ``MoesimError`` naming the field."""
+    if type(row) is bytes:
+        if row.isspace() or not row:
+            return []
+        try:
+            row = jsontext.loads(row)
+        except ValueError as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from None
+    if transform:
+        row = transform(row)
+    return _user_items(row) if kind == USERS else _event_items(row, now_ms)
+
+
+def _user_items(row: Any) -> list:
     if isinstance(row, dict) and row.get("type") is None and "attributes" not in row:
         attrs = {k: v for k, v in row.items() if k != "customer_id"}
         row = {"type": "customer", "customer_id": row.get("customer_id"), "attributes": attrs}
@@ -123,123 +140,6 @@ def _event_items(row: Any, now_ms: int) -> list:
     return [parse_flat_event(row, now_ms, "")]
 
 
-@dataclass
-class ParsedChunk:
-    """One chunk, parsed: user changes, or events in stored row form transposed into columns
-    (``IngestSession.add_event_columns``) with the attribute types they introduce; the rows
-    that failed, as ``(where, path, message)``; and how many lines or elements it held."""
-    items: list | tuple = field(default_factory=list)
-    catalogue: dict = field(default_factory=dict)
-    problems: list = field(default_factory=list)
-    size: int = 0
-
-
-def parse_chunk(kind: str, chunk: list, now_ms: int,
-                transform: Callable[[Any], Any] | None = None) -> ParsedChunk:
-    """Runs in the importing process or in a worker (then without ``transform``)."""
-    parsed = ParsedChunk(size=len(chunk))
-    events = kind == EVENTS
-    fast = events and transform is None
-    items, types_by_name = parsed.items, {}
-    for where, row in chunk:
-        try:
-            # A plain flat event line takes the fast decoder; anything else, or any line it
-            # refuses, the canonical way below (which also words the row's error).
-            event = read_flat_event(row, now_ms) if fast and type(row) is bytes else None
-            if event is not None:
-                found: Any = (event,)
-            else:
-                if type(row) is bytes:
-                    if row.isspace() or not row:
-                        continue
-                    try:
-                        row = jsontext.loads(row)
-                    except ValueError as exc:
-                        raise BadRequest(f"malformed JSON: {exc}") from None
-                if transform:
-                    row = transform(row)
-                if not events:
-                    items.extend(_user_items(row, now_ms))
-                    continue
-                found = _event_items(row, now_ms)
-            for event in found:
-                items.append(event.row())
-                known = types_by_name.get(event.name)
-                if known is None or not event.types.keys() <= known.keys():
-                    known = types_by_name.setdefault(event.name, {})
-                    for key, type_ in event.types.items():
-                        known.setdefault(key, type_)
-        except MoesimError as problem:
-            parsed.problems.append((where, problem.path, problem.message))
-    if events:
-        parsed.items = tuple(zip(*items))
-    parsed.catalogue = {(attribute_types.EVENT, name, key): type_
-                        for name, known in types_by_name.items() for key, type_ in known.items()}
-    return parsed
-
-
-def _jsonl_blocks(path: str, progress) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` of consecutive runs of whole lines, ~``BLOCK_BYTES`` each: the
-    workers read their own lines, so the importing process (SQLite's single writer) neither
-    reads nor pickles them."""
-    with open(path, "rb") as handle:
-        offset = 0
-        while True:
-            handle.seek(offset + BLOCK_BYTES)
-            end = handle.tell() + len(handle.readline()) if handle.read(1) else None
-            if end is None:
-                end = handle.seek(0, os.SEEK_END)
-            if end <= offset:
-                return
-            if progress:
-                progress(end - offset)
-            yield offset, end - offset
-            offset = end
-
-
-def parse_block(kind: str, path: str, offset: int, length: int, now_ms: int) -> ParsedChunk:
-    """``parse_chunk`` over the lines of one block, numbered from 1 within it (the importing
-    process adds the lines of the blocks before it)."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        data = handle.read(length)
-    return parse_chunk(kind, list(enumerate(io.BytesIO(data), 1)), now_ms)
-
-
-def _parsed_chunks(kind: str, path: str, now_ms: int, progress, transform
-                   ) -> Iterator[ParsedChunk]:
-    parallel = (kind == EVENTS and transform is None and (os.cpu_count() or 1) > 1
-                and "fork" in multiprocessing.get_all_start_methods()
-                and os.path.splitext(path)[1].lower() in (".jsonl", ".ndjson")
-                and os.path.getsize(path) >= PARALLEL_MIN_BYTES)
-    if not parallel:
-        for chunk in read_chunks(path, progress):
-            yield parse_chunk(kind, chunk, now_ms, transform)
-        return
-    workers = os.cpu_count() or 2
-    lines_before = 0
-    # fork, not spawn: spawn re-imports the caller's __main__, which an embedding script may
-    # not guard. The children inherit this process's SQLite connections but never touch
-    # them: they only run parse_block and leave through os._exit.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        pending: collections.deque = collections.deque()
-
-        def next_result() -> ParsedChunk:
-            nonlocal lines_before
-            parsed = pending.popleft().result()
-            parsed.problems = [(where + lines_before, at, message)
-                               for where, at, message in parsed.problems]
-            lines_before += parsed.size
-            return parsed
-
-        for offset, length in _jsonl_blocks(path, progress):
-            pending.append(pool.submit(parse_block, kind, path, offset, length, now_ms))
-            if len(pending) > workers * 2:
-                yield next_result()
-        while pending:
-            yield next_result()
-
-
 def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = False,
                 progress: Callable[[int], None] | None = None,
                 transform: Callable[[Any], Any] | None = None) -> ImportReport:
@@ -251,19 +151,17 @@ def import_file(ctx: Context, kind: str, path: str, *, skip_invalid: bool = Fals
           events_table.bulk_load(db, expected_events)):
         session = IngestSession(db, now_ms)
         report = ImportReport(session.result)
-        for parsed in _parsed_chunks(kind, path, now_ms, progress, transform):
-            report.rows += parsed.size
-            for where, at, message in parsed.problems:
-                report.rejected_total += 1
-                if len(report.rejected) < MAX_REPORTED:
-                    place = f"{name}{where}" if str(where)[:1] == "[" else f"{name}:{where}"
-                    report.rejected.append(FieldError(f"{place}: {at}" if at else place, message))
+        for chunk in read_chunks(path, progress):
+            report.rows += len(chunk)
+            items: list = []
+            for where, row in chunk:
+                try:
+                    items.extend(parse_row(kind, row, now_ms, transform))
+                except MoesimError as problem:
+                    report.reject(name, where, problem)
             if report.rejected_total and not skip_invalid:
                 continue  # keep reading to report every bad row; store nothing
-            if kind == EVENTS:
-                session.add_event_columns(parsed.items, parsed.catalogue)
-            else:
-                session.add(parsed.items)
+            session.add(items)
         if report.rejected_total and not skip_invalid:
             raise ValidationFailed(
                 f"{report.rejected_total} invalid row(s) in {path}; nothing was imported",

@@ -56,14 +56,17 @@ class IngestSession:
         updated: set[str] = set()
         event_rows = []
         catalogue: dict[tuple[str, str, str], str] = {}
+        event_types: dict[str, dict[str, str]] = {}  # event name -> its keys' first types
         for item in items:
             cid = item.customer_id
             if type(item) is TrackedEvent:
                 if cid not in self._ids and cid not in created:
                     created[cid] = self._with_first_seen({})
                 event_rows.append(item.row())
-                for key, kind in item.types.items():
-                    catalogue.setdefault((attribute_types.EVENT, item.name, key), kind)
+                known = event_types.setdefault(item.name, {})
+                if not item.types.keys() <= known.keys():
+                    for key, kind in item.types.items():
+                        known.setdefault(key, kind)
                 continue
             if item.add_to_arrays or item.remove_from_arrays:
                 problem = self._array_problem(item, catalogue)
@@ -90,46 +93,32 @@ class IngestSession:
                 catalogue.setdefault((attribute_types.USER, "", key), kind)
             for key in item.add_to_arrays:
                 catalogue.setdefault((attribute_types.USER, "", key), "array")
-        if created:
-            self._ids.update(users.insert(self.db, list(created.items()), self.now_ms))
-            self.result.users_created += len(created)
-        if updated:
-            users.update(self.db, [(self._ids[c], profiles[c]) for c in updated], self.now_ms)
-            self.result.users_updated += len(updated)
-        self.add_event_columns(tuple(zip(*event_rows)), catalogue)
-
-    def _array_problem(self, item: UserChange, catalogue: dict) -> BadRequest | None:
-        if self._user_types is None:
-            self._user_types = attribute_types.of(self.db, attribute_types.USER)
-        return array_type_problem(item, lambda key: self._user_types.get(key) or catalogue.get(
-            (attribute_types.USER, "", key)))
-
-    def add_event_columns(self, columns: tuple, catalogue: dict[tuple[str, str, str], str]
-                          ) -> None:
-        """Events in ``TrackedEvent.row()`` form, transposed (one tuple per field, the
-        customer ids first; the import's workers send them so); users they name that do not
-        exist yet are created, as the Data API does."""
+        catalogue.update(((attribute_types.EVENT, name, key), kind)
+                         for name, known in event_types.items() for key, kind in known.items())
         if catalogue:
             attribute_types.register(self.db, [(*k, t) for k, t in catalogue.items()])
             if self._user_types is not None:
                 for (entity, _, key), kind in catalogue.items():
                     if entity == attribute_types.USER:
                         self._user_types.setdefault(key, kind)
-        if not columns or not columns[0]:
-            return
-        ids = self._ids
-        customer_ids = columns[0]
-        missing = [cid for cid in dict.fromkeys(customer_ids) if cid not in ids]
-        if missing:
-            for cid, (row_id, _) in users.find(self.db, missing).items():
-                ids[cid] = row_id
-            new = [(cid, self._with_first_seen({})) for cid in missing if cid not in ids]
-            if new:
-                ids.update(users.insert(self.db, new, self.now_ms))
-                self.result.users_created += len(new)
-        events.insert(self.db, zip(map(ids.__getitem__, customer_ids), *columns[1:]),
-                      self.now_ms)
-        self.result.events += len(customer_ids)
+        if created:
+            self._ids.update(users.insert(self.db, list(created.items()), self.now_ms))
+            self.result.users_created += len(created)
+        if updated:
+            users.update(self.db, [(self._ids[c], profiles[c]) for c in updated], self.now_ms)
+            self.result.users_updated += len(updated)
+        if event_rows:
+            # TrackedEvent.row() form with the user's row id in place of the customer id
+            customer_ids, *columns = zip(*event_rows)
+            events.insert(self.db, list(zip(map(self._ids.__getitem__, customer_ids), *columns)),
+                          self.now_ms)
+            self.result.events += len(event_rows)
+
+    def _array_problem(self, item: UserChange, catalogue: dict) -> BadRequest | None:
+        if self._user_types is None:
+            self._user_types = attribute_types.of(self.db, attribute_types.USER)
+        return array_type_problem(item, lambda key: self._user_types.get(key) or catalogue.get(
+            (attribute_types.USER, "", key)))
 
     def _with_first_seen(self, profile: dict) -> dict:
         # "First Seen: the time when the user is created in the MoEngage systems", unless

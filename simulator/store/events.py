@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from sqlite_utils import Database
 
@@ -18,15 +18,11 @@ _COLUMNS = "e.id, u.customer_id, e.name, e.ts, e.attrs, e.platform, e.app_versio
            "e.user_time, e.tz_offset"
 
 
-def insert(db: Database, rows: Iterable[Sequence], received_at: int) -> None:
+def insert(db: Database, rows: list[Sequence], received_at: int) -> None:
     """``TrackedEvent.row()`` rows with the user's row id in place of the customer id. The
     ids must come from ``users.find``/``users.insert`` in the same transaction: a bulk write
     (``Store.write(ForeignKeys.TRUSTED)``) does not check them again row by row."""
-    row = _INSERT_ROW.format(received_at=int(received_at))
-    if isinstance(rows, list):
-        bulk.insert(db.conn, _INSERT_HEAD, row, rows)
-    else:  # a stream (the import's and the Data API's column chunks): bound as it comes
-        db.conn.executemany(f"{_INSERT_HEAD} VALUES {row}", rows)
+    bulk.insert(db.conn, _INSERT_HEAD, _INSERT_ROW.format(received_at=int(received_at)), rows)
 
 
 @contextlib.contextmanager
