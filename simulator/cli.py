@@ -11,6 +11,11 @@ import click
 
 from .core.errors import ConfigError, MoesimError
 from .core.settings import SETTINGS, Settings
+from .server import DEFAULT as DEFAULT_SERVER
+from .server import SERVERS
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class _Group(click.Group):
@@ -28,60 +33,117 @@ class _Group(click.Group):
 
 
 def _settings(**flags) -> Settings:
-    return Settings.load(os.environ, {k: v for k, v in flags.items() if v is not None})
+    """Settings from the environment and flags; a bad environment value is a usage error
+    (exit 2), raised before any file is touched."""
+    try:
+        return Settings.load(os.environ, {k: v for k, v in flags.items() if v is not None})
+    except ConfigError as error:
+        raise click.UsageError(error.message) from None
 
 
 def _help(name: str) -> str:
     setting = next(s for s in SETTINGS if s.name == name)
-    return f"{setting.help} [env {setting.env}; default {setting.default}]"
+    default = setting.default if setting.default != "" else "none"
+    return f"{setting.help} [env {setting.env}; default {default}]"
 
 
-@click.group(cls=_Group)
-@click.version_option(package_name="moesim")
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(None, "-V", "--version", package_name="moesim")
 def main() -> None:
-    """moesim: a local MoEngage campaign simulator."""
+    """moesim: a local MoEngage campaign simulator.
+
+    Start one with `moesim serve`; the verbs below talk to it (`--url`, default
+    http://127.0.0.1:5055) or work offline on files.
+    """
+
+
+class _SettingType(click.ParamType):
+    """A setting's own parser as a click type, named after its kind in --help."""
+
+    def __init__(self, setting):
+        self.setting = setting
+        self.name = {bool: "boolean", int: "integer", float: "number"}.get(
+            type(setting.default), "text")
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.setting.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def _setting_flags(command):
-    """One ``--flag`` per declared setting, parsed by the setting's own parser."""
+    """One ``--flag`` per declared setting, typed, parsed by the setting's own parser."""
     for setting in reversed(SETTINGS):
-        def convert(value, _param=None, _ctx=None, setting=setting):
-            if value is None:
-                return None
-            try:
-                return setting.parse(value)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc)) from None
-        command = click.option("--" + setting.name.replace("_", "-"), setting.name,
-                               callback=lambda ctx, param, value, convert=convert: convert(value),
+        kind = click.Choice(setting.choices, case_sensitive=False) if setting.choices \
+            else _SettingType(setting)
+        command = click.option("--" + setting.name.replace("_", "-"), setting.name, type=kind,
                                help=_help(setting.name))(command)
     return command
 
 
+# settings that only shape a new database: an existing one keeps what it has
+_NEW_DATABASE_ONLY = ("clock", "start_time", "fixtures")
+
+
+def _not_applicable(settings: Settings, flags: dict) -> list[str]:
+    """The new-database-only settings given (flag or environment) for an existing database."""
+    if not os.path.exists(settings.db):
+        return []
+    given = [name for name in _NEW_DATABASE_ONLY
+             if flags.get(name) is not None or f"MOESIM_{name.upper()}" in os.environ]
+    return [f"--{name.replace('_', '-')} {getattr(settings, name)!s}" for name in given]
+
+
 @main.command()
 @_setting_flags
-@click.option("--snapshot", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "--import", "snapshot", type=click.Path(dir_okay=False),
               help="Start from this snapshot (moesim export): it replaces the contents of --db; "
                    "fixtures are not loaded and the snapshot's clock resumes.")
-def serve(snapshot: str | None, **flags) -> None:
+@click.option("--export-on-exit", type=click.Path(dir_okay=False),
+              help="Write a snapshot of the database to this file when the server stops.")
+@click.option("--server", "server_kind", type=click.Choice(SERVERS), default=DEFAULT_SERVER,
+              show_default=True,
+              help="The HTTP server (werkzeug: Flask's development server, for comparison).")
+def serve(snapshot: str | None, export_on_exit: str | None, server_kind: str, **flags) -> None:
     """Run the simulator (one process: the scheduler must not be shared)."""
-    from werkzeug.serving import make_server
+    from . import logs
 
-    from .app import base_url, bootstrap, create_app
     from .core.exposure import check_exposure
-    from .services import snapshots
-    from .ticker import Ticker
 
     settings = _settings(**flags)
     check_exposure(settings.host, settings.admin_token)  # before anything is written
+    if snapshot and not os.path.isfile(snapshot):
+        raise click.BadParameter(f"no such file: {snapshot}", param_hint="'--import'")
+    stale = [] if snapshot else _not_applicable(settings, flags)
+    logs.configure(settings.log_level, settings.log_format,
+                   colour=None if not os.environ.get("NO_COLOR") else False)
+    if stale:
+        logging.getLogger("moesim").warning(
+            "%s: not applied, %s already exists and keeps its own (use a new --db, or "
+            "`moesim clock set` for the clock)", ", ".join(stale), settings.db)
+    _serve(settings, server_kind, snapshot=snapshot, export_on_exit=export_on_exit)
+
+
+def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
+           export_on_exit: str | None = None) -> None:
+    import signal
+
+    from . import logs
+    from . import server as http_server
+    from .app import base_url, bootstrap, create_app
+    from .services import snapshots
+    from .ticker import Ticker
+
     if snapshot:
         snapshots.restore_file(settings.db, snapshot)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(settings, start=False)
-    server = make_server(settings.host, settings.port, app, threaded=True)
-    base = f"http://{settings.host}:{server.server_port}"
+    app.wsgi_app = logs.AccessLog(app.wsgi_app)
+    server = http_server.make(server_kind, app, settings.host, settings.port)
+    base = f"http://{settings.host}:{server.port}"
+    ctx = app.extensions["moesim"]
     default_key = settings.data_api_key == Settings().data_api_key
     click.echo(f"moesim serving on {base}  (database {os.path.abspath(settings.db)})")
     if snapshot:
@@ -89,51 +151,58 @@ def serve(snapshot: str | None, **flags) -> None:
     click.echo(f"  Data API   {base}/v1/customer/{settings.workspace_id}  "
                f"(Basic auth: {settings.workspace_id} / "
                f"{settings.data_api_key if default_key else '<MOESIM_DATA_API_KEY>'})")
-    click.echo(f"  users      {base}/api/users")
+    click.echo(f"  API        {base}/api   control {base}/_sim")
     click.echo(f"  campaigns  {base}/api/campaigns   deliveries {base}/_sim/deliveries")
-    click.echo(f"  sink       {base}/_sim/sink/<name>   records at {base}/_sim/sinks/<name>")
-    click.echo(f"  readiness  {base}/_sim/ready")
-    clock_now = app.extensions["moesim"].clock
-    click.echo(f"  clock      {clock_now.mode} {clock_now.now().isoformat()}  ({base}/_sim/clock)")
+    click.echo(f"  inbox      {base}/_sim/sinks   (what the built-in sink received; "
+               f"partners send to {base}/_sim/sink/<name>/...)")
+    click.echo(f"  clock      {ctx.clock.mode} {ctx.clock.now().isoformat()}  ({base}/_sim/clock)")
+    if export_on_exit:
+        click.echo(f"  on exit    snapshot to {os.path.abspath(export_on_exit)}")
+    click.echo("  stop       Ctrl-C (requests in flight finish)")
     sys.stdout.flush()
-    ctx = app.extensions["moesim"]
-    app.extensions["moesim.base_url"] = base_url(settings, server.server_port)
+    app.extensions["moesim.base_url"] = base_url(settings, server.port)
     workspaces = app.extensions["moesim.workspaces"]
     ticker = Ticker(workspaces.all, ctx.woken)
+    log = logging.getLogger("moesim")
 
     def start() -> None:
-        bootstrap(ctx, app.extensions["moesim.is_new"],
-                  base_url(settings, server.server_port))
+        bootstrap(ctx, app.extensions["moesim.is_new"], base_url(settings, server.port))
         ticker.start()
+        log.info("ready")
 
+    stopping = threading.Thread(target=server.stop, name="moesim-stop")
+
+    def on_signal(signum, _frame) -> None:
+        if stopping.ident is not None:
+            raise KeyboardInterrupt  # asked twice: stop waiting for requests in flight
+        log.info("stopping: no new requests; waiting for the ones in flight")
+        stopping.start()
+
+    # Ctrl-C, SIGTERM (a process manager, ``docker stop``) and SIGHUP (a closed terminal)
+    stop_signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                    if hasattr(signal, name)]
+    for sig in stop_signals:
+        signal.signal(sig, on_signal)
     threading.Thread(target=start, name="moesim-bootstrap", daemon=True).start()
-    _stop_on_signals()
     try:
         server.serve_forever()
+        if stopping.ident is not None:
+            stopping.join()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        # the clean-up closes the stores (the WAL is truncated, the reset point removed): a
+        # process manager's second signal must not cut it short
+        for sig in stop_signals:
+            if sig != signal.SIGINT:
+                signal.signal(sig, signal.SIG_IGN)
         ticker.stop()
         workspaces.close()
+        if export_on_exit:
+            written = snapshots.export(ctx, export_on_exit)
+            log.info("snapshot written to %s (%d bytes)", written["path"], written["bytes"])
         ctx.close()
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM (a process manager, ``docker stop``) and SIGHUP (a closed terminal) stop the
-    server as Ctrl-C does: the ``finally`` of ``serve`` closes the stores, so the WAL is
-    truncated and the reset point removed."""
-    import signal
-
-    def stop(signum, _frame):
-        for name in ("SIGTERM", "SIGHUP"):  # a second signal must not cut the clean-up short
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), stop)
+        log.info("stopped")
 
 
 @main.command("import")
