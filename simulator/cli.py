@@ -108,7 +108,10 @@ def _not_applicable(settings: Settings, flags: dict) -> list[str]:
               show_default=True,
               help="The HTTP server (werkzeug: Flask's development server, for comparison).")
 def serve(snapshot: str | None, export_on_exit: str | None, server_kind: str, **flags) -> None:
-    """Run the simulator (one process: the scheduler must not be shared)."""
+    """Run the simulator.
+
+    One process (the scheduler must not be shared); Ctrl-C or SIGTERM stops it once the
+    requests in flight are answered."""
     from . import logs
 
     from .core.exposure import check_exposure
@@ -213,7 +216,9 @@ def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
               help="Store the valid rows and report the invalid ones (default: store nothing "
                    "if any row is invalid).")
 def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
-    """Import users or events from FILE (.json, .jsonl or .csv) with Data API semantics."""
+    """Import users or events from a file.
+
+    FILE is .json, .jsonl or .csv; rows are read with Data API semantics."""
     from .app import create_context
     from .services import importer
 
@@ -253,7 +258,9 @@ def _target(command):
 @click.argument("file", type=click.Path(dir_okay=False))
 @_target
 def export(file: str, db: str | None, url: str | None) -> None:
-    """Write a snapshot of the database to FILE, atomically (a failure leaves FILE as it was)."""
+    """Write a snapshot of the database to FILE.
+
+    Atomically: a failure leaves FILE as it was."""
     from .services import snapshots
 
     if db and url:
@@ -270,8 +277,10 @@ def export(file: str, db: str | None, url: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @_target
 def import_snapshot(file: str, db: str | None, url: str | None) -> None:
-    """Replace all data (users, events, campaigns, jobs, connections, sinks, clock) with the
-    snapshot FILE; it is checked first, and nothing changes if it is not a moesim snapshot."""
+    """Replace all data with a snapshot FILE.
+
+    Users, events, campaigns, jobs, connections, sinks and the clock are replaced; FILE is
+    checked first, and nothing changes if it is not a moesim snapshot."""
     from .services import snapshots
 
     if db and url:
@@ -292,29 +301,17 @@ def clock() -> None:
 
 
 def _control(url: str, method: str, path: str, payload: dict | None = None) -> dict:
-    import json
+    from .cli_remote import Remote
 
-    from .core.http import OutboundRequest
-    from .transport import Transport
-
-    body = json.dumps(payload).encode() if payload is not None else None
-    headers = (("Content-Type", "application/json"),) if body else ()
-    token = _settings().admin_token  # a server beyond loopback asks for it (docs/security.md)
-    if token:
-        headers += (("Authorization", f"Bearer {token}"),)
-    with Transport(timeout_s=600, concurrency=1) as transport:
-        result = transport.send(OutboundRequest(method, url.rstrip("/") + path, headers, body))
-    if result.status is None:
-        raise ConfigError(f"cannot reach {url}: {result.error} {result.detail}".strip(),
-                          path="url")
-    answer = json.loads(result.body or b"{}")
-    if result.status >= 400:
-        raise ConfigError(f"{result.status}: {answer.get('message', answer)}", path="url")
-    return answer
+    remote = Remote(url)
+    try:
+        return remote.send(method, path, payload)
+    finally:
+        remote.close()
 
 
-_URL = click.option("--url", default="http://127.0.0.1:5055", show_default=True,
-                    help="The running server.")
+_URL = click.option("--url", envvar="MOESIM_URL", default="http://127.0.0.1:5055",
+                    show_default=True, help="The running simulator [env MOESIM_URL].")
 
 
 @clock.command("show")
@@ -334,9 +331,18 @@ def clock_advance(duration: str, url: str) -> None:
     from .core.timestamps import parse_iso
     from .services.clock import parse_duration
 
+    from .cli_remote import RemoteError
+
     payload = {"to": duration} if parse_iso(duration) else {
         "seconds": parse_duration(duration).total_seconds()}
-    answer = _control(url, "POST", "/_sim/clock/advance", payload)
+    try:
+        answer = _control(url, "POST", "/_sim/clock/advance", payload)
+    except RemoteError as error:
+        if error.status == 409 and "not virtual" in error.message:
+            raise ConfigError("the clock runs in system time, which cannot be advanced: "
+                              "freeze it first with `moesim clock set virtual`",
+                              path="clock") from None
+        raise
     click.echo(f"{answer['from']} -> {answer['to']}: {len(answer['ran'])} job(s) ran")
     for job in answer["ran"]:
         click.echo(f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}")
@@ -356,7 +362,9 @@ def clock_set(mode: str, when: str | None, url: str) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files: tuple[str, ...]) -> None:
-    """Validate connector config FILEs offline, as an upload would (exit 1 on any error)."""
+    """Validate connector config files offline.
+
+    Each FILE is checked as an upload would check it; exit 1 on any error."""
     import json
 
     from .core.connectors import validate_config
@@ -394,7 +402,9 @@ def _where(path: str, problem) -> str:
 
 @main.group()
 def scenario() -> None:
-    """Scenario files (YAML or JSON; schema docs/scenario.schema.json)."""
+    """Run or check scenario files.
+
+    YAML or JSON; the schema is docs/scenario.schema.json."""
 
 
 @scenario.command("run")
@@ -441,6 +451,14 @@ def sink(host: str, port: int, seed: int | None, sink_max_records: int | None) -
     settings = _settings(seed=seed, sink_max_records=sink_max_records)
     run(host, port, settings.seed, settings.sink_max_records)
 
+
+def _register() -> None:
+    from .cli_remote import register
+
+    register(main)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

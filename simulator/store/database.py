@@ -223,6 +223,20 @@ class Store:
                 hook()
         self._written()
 
+    def empty(self, keep: tuple[str, ...] = ("meta", "_sqlite_migrations")) -> None:
+        """Delete every row of every table but ``keep`` (settings and the schema's history),
+        in one transaction; ids start again from 1."""
+        with self.write(ForeignKeys.TRUSTED) as db:
+            tables = [name for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            for name in tables:
+                if name not in keep:
+                    db.execute(f'DELETE FROM "{name}"')
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+                db.execute("DELETE FROM sqlite_sequence")
+        for hook in self._reset_hooks:
+            hook()
+
     def replace_with(self, path: str) -> None:
         """Replace every row with the contents of the database at ``path`` in one page copy
         (a snapshot restore; the caller has checked the file). Readers see the old contents or
