@@ -219,22 +219,23 @@ def import_(kind: str, file: str, db: str | None, skip_invalid: bool) -> None:
     """Import users or events from a file.
 
     FILE is .json, .jsonl or .csv; rows are read with Data API semantics."""
+    from . import progress
     from .app import create_context
     from .services import importer
 
     ctx, _ = create_context(_settings(db=db))
     try:
-        with click.progressbar(length=os.path.getsize(file), label=f"importing {kind}",
-                               file=sys.stderr) as bar:
+        with progress.bar(f"importing {kind}", os.path.getsize(file)) as advance:
             report = importer.import_file(ctx, kind, file, skip_invalid=skip_invalid,
-                                          progress=bar.update)
+                                          progress=advance)
         ctx.store.analyze()
     finally:
         ctx.close()
     result = report.result
+    skipped = (f", {result.users_skipped} skipped (marked update-only, and no such user)"
+               if result.users_skipped else "")
     click.echo(f"{report.rows} row(s): {result.users_created} user(s) created, "
-               f"{result.users_updated} updated, {result.users_skipped} skipped "
-               f"(update_existing_only), {result.events} event(s)")
+               f"{result.users_updated} updated{skipped}, {result.events} event(s)")
     if report.rejected_total:
         click.echo(f"{report.rejected_total} invalid row(s) skipped:", err=True)
         for problem in report.rejected:
@@ -331,12 +332,15 @@ def clock_advance(duration: str, url: str) -> None:
     from .core.timestamps import parse_iso
     from .services.clock import parse_duration
 
+    from . import progress
     from .cli_remote import RemoteError
 
     payload = {"to": duration} if parse_iso(duration) else {
         "seconds": parse_duration(duration).total_seconds()}
     try:
-        answer = _control(url, "POST", "/_sim/clock/advance", payload)
+        with progress.waiting(f"advancing the clock by {duration}" if "seconds" in payload
+                              else f"advancing the clock to {duration}"):
+            answer = _control(url, "POST", "/_sim/clock/advance", payload)
     except RemoteError as error:
         if error.status == 409 and "not virtual" in error.message:
             raise ConfigError("the clock runs in system time, which cannot be advanced: "
@@ -357,6 +361,19 @@ def clock_set(mode: str, when: str | None, url: str) -> None:
     answer = _control(url, "POST", "/_sim/clock",
                       {"mode": mode, **({"now": when} if when else {})})
     click.echo(f"{answer['mode']} {answer['now']}")
+
+
+@clock.command("run-due")
+@_URL
+def clock_run_due(url: str) -> None:
+    """Run what is due now on the server's clock (without moving it)."""
+    from . import progress
+
+    with progress.waiting("running due work"):
+        answer = _control(url, "POST", "/_sim/run-due")
+    click.echo(f"{len(answer['ran'])} job(s) ran")
+    for job in answer["ran"]:
+        click.echo(f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}")
 
 
 @main.command()
@@ -391,7 +408,7 @@ def validate(files: tuple[str, ...]) -> None:
                        err=True)
         failed = failed or not result.ok
         if result.ok:
-            click.echo(f"{path}: ok", err=True)
+            click.echo(f"{path}: ok")
     sys.exit(1 if failed else 0)
 
 

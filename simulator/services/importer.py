@@ -155,7 +155,10 @@ def parse_chunk(kind: str, chunk: list, now_ms: int,
                     try:
                         row = jsontext.loads(row)
                     except ValueError as exc:
-                        raise BadRequest(f"malformed JSON: {exc}") from None
+                        # the row's own line is in ``where``: only the column is news
+                        detail = (f"{exc.msg} (column {exc.colno})" if hasattr(exc, "colno")
+                                  else str(exc))
+                        raise BadRequest(f"malformed JSON: {detail}") from None
                 if transform:
                     row = transform(row)
                 if not events:
