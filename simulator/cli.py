@@ -104,10 +104,16 @@ def _not_applicable(settings: Settings, flags: dict) -> list[str]:
                    "fixtures are not loaded and the snapshot's clock resumes.")
 @click.option("--export-on-exit", type=click.Path(dir_okay=False),
               help="Write a snapshot of the database to this file when the server stops.")
+@click.option("--watch", type=click.Path(exists=True, file_okay=False),
+              help="Upload the connector configs (*.json) in this folder at start, and a new "
+                   "version whenever one changes.")
+@click.option("--watch-app", default="My App", show_default=True,
+              help="The Connected App --watch uploads into (created if missing).")
 @click.option("--server", "server_kind", type=click.Choice(SERVERS), default=DEFAULT_SERVER,
               show_default=True,
               help="The HTTP server (werkzeug: Flask's development server, for comparison).")
-def serve(snapshot: str | None, export_on_exit: str | None, server_kind: str, **flags) -> None:
+def serve(snapshot: str | None, export_on_exit: str | None, watch: str | None, watch_app: str,
+          server_kind: str, **flags) -> None:
     """Run the simulator.
 
     One process (the scheduler must not be shared); Ctrl-C or SIGTERM stops it once the
@@ -127,11 +133,13 @@ def serve(snapshot: str | None, export_on_exit: str | None, server_kind: str, **
         logging.getLogger("moesim").warning(
             "%s: not applied, %s already exists and keeps its own (use a new --db, or "
             "`moesim clock set` for the clock)", ", ".join(stale), settings.db)
-    _serve(settings, server_kind, snapshot=snapshot, export_on_exit=export_on_exit)
+    _serve(settings, server_kind, snapshot=snapshot, export_on_exit=export_on_exit,
+           watch=watch, watch_app=watch_app)
 
 
 def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
-           export_on_exit: str | None = None) -> None:
+           export_on_exit: str | None = None, watch: str | None = None,
+           watch_app: str = "My App") -> None:
     import signal
 
     from . import logs
@@ -161,6 +169,9 @@ def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
     click.echo(f"  clock      {ctx.clock.mode} {ctx.clock.now().isoformat()}  ({base}/_sim/clock)")
     if export_on_exit:
         click.echo(f"  on exit    snapshot to {os.path.abspath(export_on_exit)}")
+    if watch:
+        click.echo(f"  watching   {os.path.abspath(watch)}/*.json (connector configs, "
+                   f"app {watch_app!r})")
     click.echo("  stop       Ctrl-C (requests in flight finish)")
     sys.stdout.flush()
     app.extensions["moesim.base_url"] = base_url(settings, server.port)
@@ -168,10 +179,17 @@ def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
     ticker = Ticker(workspaces.all, ctx.woken)
     log = logging.getLogger("moesim")
 
+    watcher = None
+    if watch:
+        from .watch import ConfigWatcher
+        watcher = ConfigWatcher(watch, base_url(settings, server.port), watch_app)
+
     def start() -> None:
         bootstrap(ctx, app.extensions["moesim.is_new"], base_url(settings, server.port))
         ticker.start()
         log.info("ready")
+        if watcher is not None:
+            watcher.start()
 
     stopping = threading.Thread(target=server.stop, name="moesim-stop")
 
@@ -199,6 +217,8 @@ def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
         for sig in stop_signals:
             if sig != signal.SIGINT:
                 signal.signal(sig, signal.SIG_IGN)
+        if watcher is not None:
+            watcher.stop()
         ticker.stop()
         workspaces.close()
         if export_on_exit:
@@ -415,6 +435,21 @@ def validate(files: tuple[str, ...]) -> None:
 def _where(path: str, problem) -> str:
     """``FILE:LINE`` (compilers' form, which editors jump to), or ``FILE`` with no line."""
     return f"{path}:{problem.line}" if problem.line is not None else path
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: str, force: bool) -> None:
+    """Scaffold a partner's working folder.
+
+    A connector config that validates, a connection and a campaign for `moesim serve`, a
+    scenario and a pytest test using the plugin; DIRECTORY/README.md says how to run each."""
+    from .scaffold import write
+
+    for path in write(directory, force=force):
+        click.echo(f"  wrote {path}")
+    click.echo(f"next: cd {directory} && moesim scenario run scenario.yaml && pytest")
 
 
 @main.group()
