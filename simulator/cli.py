@@ -129,17 +129,13 @@ def serve(snapshot: str | None, export_on_exit: str | None, watch: str | None, w
     stale = [] if snapshot else _not_applicable(settings, flags)
     logs.configure(settings.log_level, settings.log_format,
                    colour=None if not os.environ.get("NO_COLOR") else False)
-    if stale:
-        logging.getLogger("moesim").warning(
-            "%s: not applied, %s already exists and keeps its own (use a new --db, or "
-            "`moesim clock set` for the clock)", ", ".join(stale), settings.db)
     _serve(settings, server_kind, snapshot=snapshot, export_on_exit=export_on_exit,
-           watch=watch, watch_app=watch_app)
+           watch=watch, watch_app=watch_app, stale=stale)
 
 
 def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
            export_on_exit: str | None = None, watch: str | None = None,
-           watch_app: str = "My App") -> None:
+           watch_app: str = "My App", stale: list[str] = ()) -> None:
     import signal
 
     from . import logs
@@ -174,10 +170,13 @@ def _serve(settings: Settings, server_kind: str, *, snapshot: str | None = None,
                    f"app {watch_app!r})")
     click.echo("  stop       Ctrl-C (requests in flight finish)")
     sys.stdout.flush()
+    log = logging.getLogger("moesim")
+    if stale:  # after the banner, whose first line names the address
+        log.warning("%s: not applied, %s already exists and keeps its own (use a new --db, "
+                    "or `moesim clock set` for the clock)", ", ".join(stale), settings.db)
     app.extensions["moesim.base_url"] = base_url(settings, server.port)
     workspaces = app.extensions["moesim.workspaces"]
     ticker = Ticker(workspaces.all, ctx.woken)
-    log = logging.getLogger("moesim")
 
     watcher = None
     if watch:

@@ -298,7 +298,9 @@ def connectors_list(remote: Remote, as_json: bool):
 
 @click.group()
 def connections() -> None:
-    """Connections (a connector's account values) of a running simulator."""
+    """Connections of a running simulator.
+
+    A connection holds the account values a connector sends with."""
 
 
 @connections.command("create")
