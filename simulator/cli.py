@@ -55,6 +55,9 @@ def main() -> None:
     Start one with `moesim serve`; the verbs below talk to it (`--url`, default
     http://127.0.0.1:5055) or work offline on files.
     """
+    # moesim's log lines are the server's console (`moesim serve` sets it up); other commands
+    # report through their own output, not through logging's last-resort stderr handler
+    logging.getLogger("moesim").addHandler(logging.NullHandler())
 
 
 class _SettingType(click.ParamType):
@@ -469,9 +472,25 @@ def scenario_run(paths: tuple[str, ...], junit: str | None, seed: int | None,
                  log_dir: str | None) -> None:
     """Run scenario files (and the scenario files in directories), each in a simulator of its
     own; exit 1 if any fails, 2 if any file is invalid."""
+    import re
+    import time
+
     from .scenarios import run_paths
 
-    sys.exit(run_paths(list(paths), seed=seed, junit=junit, log_dir=log_dir, echo=click.echo))
+    began = time.monotonic()
+
+    def echo(line: str) -> None:
+        """A scenario's result line gains the rate so far and the time left."""
+        done = re.match(r"\[(\d+)/(\d+)\] ", line)
+        if done:
+            number, total = int(done.group(1)), int(done.group(2))
+            elapsed = time.monotonic() - began
+            if number < total:
+                line += (f"  [{number / elapsed:.1f} scenario(s)/s, "
+                         f"~{elapsed / number * (total - number):.0f} s left]")
+        click.echo(line)
+
+    sys.exit(run_paths(list(paths), seed=seed, junit=junit, log_dir=log_dir, echo=echo))
 
 
 @scenario.command("validate")

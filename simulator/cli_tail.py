@@ -9,7 +9,9 @@ import time
 
 import click
 
-from .cli_remote import Remote, delivery_line, remote_options, request_line
+from .cli_campaigns import delivery_line
+from .cli_remote import Remote, remote_options
+from .cli_sinks import request_line
 
 OUTCOMES = ("sent", "failed", "removed")
 

@@ -49,7 +49,8 @@ class ConfigWatcher:
         return found
 
     def push(self, paths: list[Path]) -> None:
-        from .cli_remote import Remote, push_connector
+        from .cli_connectors import push_connector
+        from .cli_remote import Remote
 
         remote = Remote(self.url)
         try:
