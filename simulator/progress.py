@@ -8,6 +8,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
+SLOW_S = 1.0  # off a terminal, a single call is announced once it takes this long
+
 
 def _bytes(count: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
@@ -76,13 +78,29 @@ def bar(label: str, total: float, unit: str = "bytes",
 @contextmanager
 def waiting(label: str, stream: TextIO | None = None) -> Iterator[None]:
     """A task that reports nothing until it ends (one HTTP call): a spinner with the time
-    so far on a terminal, one line before and after anywhere else."""
+    so far on a terminal; anywhere else a line once it has taken a second, and one when it
+    ends (a quick call prints nothing)."""
     stream = stream or sys.stderr
     began = time.monotonic()
     if not stream.isatty():
-        print(f"{label} ...", file=stream, flush=True)
-        yield
-        print(f"{label}: done in {time.monotonic() - began:.1f} s", file=stream, flush=True)
+        import threading
+
+        announced = threading.Event()
+
+        def announce() -> None:
+            print(f"{label} ...", file=stream, flush=True)
+            announced.set()
+
+        timer = threading.Timer(SLOW_S, announce)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+        if announced.is_set():
+            print(f"{label}: done in {time.monotonic() - began:.1f} s", file=stream,
+                  flush=True)
         return
     from rich.console import Console
 

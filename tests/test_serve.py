@@ -2,6 +2,7 @@
 rough edges of the CLI (usage errors, warnings, help), `moesim init`, progress lines."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -141,3 +142,24 @@ def test_import_progress_is_plain_lines_off_a_terminal(tmp_path):
 def test_bad_arguments_of_the_verbs_are_usage_errors(args):
     result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 2, result.output
+
+
+def test_a_single_long_call_is_announced_off_a_terminal_and_a_quick_one_is_not(monkeypatch):
+    import io
+    import time
+
+    from simulator import progress
+
+    quick = io.StringIO()
+    with progress.waiting("advancing the clock by 1m", stream=quick):
+        pass
+    assert quick.getvalue() == ""
+    monkeypatch.setattr(progress, "SLOW_S", 0.01)
+    slow = io.StringIO()
+    with progress.waiting("advancing the clock by 30d", stream=slow):
+        deadline = time.monotonic() + 5
+        while "..." not in slow.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the call in flight, as seen by its announcement timer
+    lines = slow.getvalue().splitlines()
+    assert lines[0] == "advancing the clock by 30d ..."
+    assert re.match(r"advancing the clock by 30d: done in \d+\.\d s$", lines[1])
