@@ -3,12 +3,9 @@ connectors, connections, campaigns, deliveries, sinks, reset, and `moesim tail` 
 request live."""
 
 import json
-import os
 import re
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 import requests
@@ -17,63 +14,15 @@ from click.testing import CliRunner
 from simulator import scaffold
 from simulator.cli import main
 
+from .conftest import serve_ready
+
 START = "2026-01-05T09:00:00Z"
-
-
-class Served:
-    """`moesim serve` in a subprocess on a free port; its output is kept (read by a thread, so
-    a chatty server never blocks on a full pipe)."""
-
-    def __init__(self, *args, env=None, cwd=None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
-            env={**os.environ, **(env or {})})
-        self.lines: list[str] = []
-        first = self.proc.stdout.readline()
-        self.lines.append(first)
-        match = re.search(r"http://[\d.]+:(\d+)", first)
-        if not match:
-            self.proc.kill()
-            raise RuntimeError(f"moesim serve did not start: {first}{self.proc.stdout.read()}")
-        self.url = f"http://127.0.0.1:{match.group(1)}"
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.wait_for(lambda: requests.get(self.url + "/_sim/ready", timeout=2).ok)
-
-    def _drain(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    @staticmethod
-    def wait_for(check, timeout=20.0):
-        """Poll a condition of another process (start-up, a file watcher): not the scheduler."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if check():
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("condition not met")
-
-    def stop(self, sig=None) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig) if sig else self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("verbs")
-    served = Served("--db", str(tmp / "verbs.db"), "--fixtures", "none", "--clock", "virtual",
+    served = serve_ready("--db", str(tmp / "verbs.db"), "--fixtures", "none", "--clock", "virtual",
                     "--start-time", START, "--log-format", "json")
     yield served
     served.stop()
@@ -275,7 +224,7 @@ def test_unreachable_server_says_how_to_start_one():
 
 
 def test_reset_empty_leaves_no_data_and_reset_returns_to_start(tmp_path):
-    served = Served("--db", str(tmp_path / "r.db"), "--fixtures", "none", "--clock", "virtual",
+    served = serve_ready("--db", str(tmp_path / "r.db"), "--fixtures", "none", "--clock", "virtual",
                     "--start-time", START)
     try:
         cli(served.url, "users", "add", "zed", "first_name=Zed")

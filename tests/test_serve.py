@@ -15,12 +15,13 @@ from click.testing import CliRunner
 from simulator import scaffold
 from simulator.cli import main
 
-from .test_cli_verbs import START, Served, cli
+from .conftest import serve_ready, wait_for
+from .test_cli_verbs import START, cli
 
 
 def test_sigterm_lets_the_request_in_flight_finish_then_exports(tmp_path):
     snapshot = tmp_path / "on-exit.db"
-    served = Served("--db", str(tmp_path / "g.db"), "--fixtures", "none", "--clock", "virtual",
+    served = serve_ready("--db", str(tmp_path / "g.db"), "--fixtures", "none", "--clock", "virtual",
                     "--start-time", START, "--export-on-exit", str(snapshot))
     cli(served.url, "users", "add", "kept", "first_name=Kept")
     cli(served.url, "sinks", "configure", "slow", "--delay-ms", "1500")
@@ -31,7 +32,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exports(tmp_path):
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    Served.wait_for(lambda: requests.get(served.url + "/_sim/sinks/slow", timeout=2)
+    wait_for(lambda: requests.get(served.url + "/_sim/sinks/slow", timeout=2)
                     .json()["served"] == 1)  # the request is in flight (recorded, delayed)
     assert served.stop(signal.SIGTERM) == 0
     thread.join(10)
@@ -39,7 +40,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exports(tmp_path):
     output = served.output()
     assert "stopping: no new requests; waiting for the ones in flight" in output
     assert f"snapshot written to {snapshot}" in output and "stopped" in output
-    restored = Served("--import", str(snapshot), "--db", str(tmp_path / "again.db"))
+    restored = serve_ready("--import", str(snapshot), "--db", str(tmp_path / "again.db"))
     try:
         assert requests.get(restored.url + "/api/users/kept", timeout=5).ok
         assert "snapshot" in restored.output()
@@ -50,23 +51,23 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exports(tmp_path):
 def test_watch_uploads_configs_and_a_new_version_when_one_changes(tmp_path):
     scaffold.write(str(tmp_path))
     config = tmp_path / scaffold.CONNECTOR
-    served = Served("--db", str(tmp_path / "w.db"), "--fixtures", "none", "--clock", "virtual",
+    served = serve_ready("--db", str(tmp_path / "w.db"), "--fixtures", "none", "--clock", "virtual",
                     "--watch", str(config.parent), cwd=str(tmp_path))
     try:
         def versions():
             answer = requests.get(served.url + "/api/connectors/1/versions", timeout=2)
             return answer.json()["versions"] if answer.ok else []
 
-        Served.wait_for(lambda: len(versions()) == 1)
+        wait_for(lambda: len(versions()) == 1)
         text = config.read_text()
         config.write_text(text.replace("Send a text message to a user", "Edited description"))
-        Served.wait_for(lambda: len(versions()) == 2)
+        wait_for(lambda: len(versions()) == 2)
         assert versions()[-1]["config"]["basic_info"]["description"] == "Edited description"
         broken = text.replace('"method": "POST"', '"method": "FETCH"').replace(
             "My Partner SMS", "Broken SMS")
         (config.parent / "broken.json").write_text(broken)
         line = next(n for n, row in enumerate(broken.splitlines(), 1) if "FETCH" in row)
-        Served.wait_for(lambda: "broken.json" in served.output() and "FETCH" in served.output())
+        wait_for(lambda: "broken.json" in served.output() and "FETCH" in served.output())
         assert f"broken.json:{line}: modules[0].params.request.method: 'FETCH' is not one of" \
             in served.output()
     finally:
@@ -98,9 +99,9 @@ def test_help_version_and_typed_options():
 
 def test_settings_for_a_new_database_warn_on_an_existing_one(tmp_path):
     db = str(tmp_path / "old.db")
-    first = Served("--db", db, "--fixtures", "none")
+    first = serve_ready("--db", db, "--fixtures", "none")
     first.stop()
-    again = Served("--db", db, "--clock", "virtual")
+    again = serve_ready("--db", db, "--clock", "virtual")
     try:
         assert requests.get(again.url + "/_sim/clock", timeout=5).json()["mode"] == "system"
         hint = cli(again.url, "clock", "advance", "2h", ok=False)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from simulator import scaffold
 from simulator.cli import main
 
-from .test_cli_verbs import Served
+from .conftest import serve_ready, wait_for
 from .test_docs import README
 
 
@@ -34,10 +34,10 @@ def test_readme_walkthrough_runs_command_by_command(tmp_path, monkeypatch):
     monkeypatch.chdir(folder)
 
     assert lines[1][:2] == ["moesim", "serve"]
-    served = Served(*lines[1][2:], "--db", str(tmp_path / "walk.db"), cwd=str(folder))
+    served = serve_ready(*lines[1][2:], "--db", str(tmp_path / "walk.db"), cwd=str(folder))
     try:
         # the watcher has pushed the config: what a reader sees as its log line
-        Served.wait_for(lambda: requests.get(served.url + "/api/connectors/1", timeout=2).ok)
+        wait_for(lambda: requests.get(served.url + "/api/connectors/1", timeout=2).ok)
         monkeypatch.setenv("MOESIM_URL", served.url)
         outputs = []
         for line in lines[2:]:
@@ -58,10 +58,10 @@ def test_readme_walkthrough_runs_command_by_command(tmp_path, monkeypatch):
 def test_readme_curl_lines_do_the_same(tmp_path):
     block = re.search(r"The same with curl.*?```sh\n(.+?)\n```", README, re.S).group(1)
     scaffold.write(str(tmp_path))
-    served = Served("--clock", "virtual", "--fixtures", "none", "--watch", "connectors",
+    served = serve_ready("--clock", "virtual", "--fixtures", "none", "--watch", "connectors",
                     "--db", str(tmp_path / "curl.db"), cwd=str(tmp_path))
     try:
-        Served.wait_for(lambda: requests.get(served.url + "/api/connectors/1", timeout=2).ok)
+        wait_for(lambda: requests.get(served.url + "/api/connectors/1", timeout=2).ok)
         answers = [subprocess.run(line.replace("http://127.0.0.1:5055", served.url) + " -sS",
                                   shell=True, capture_output=True, text=True, timeout=60).stdout
                    for line in block.splitlines()]
