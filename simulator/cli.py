@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -335,20 +336,36 @@ def _control(url: str, method: str, path: str, payload: dict | None = None) -> d
 
 _URL = click.option("--url", envvar="MOESIM_URL", default="http://127.0.0.1:5055",
                     show_default=True, help="The running simulator [env MOESIM_URL].")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print the server's JSON answer.")
+
+
+def _print(as_json: bool, answer: dict, *lines: str) -> None:
+    if as_json:
+        click.echo(json.dumps(answer, indent=2))
+        return
+    for line in lines:
+        click.echo(line)
+
+
+def _ran(answer: dict) -> list[str]:
+    return [f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}"
+            for job in answer["ran"]]
 
 
 @clock.command("show")
 @_URL
-def clock_show(url: str) -> None:
+@_JSON
+def clock_show(url: str, as_json: bool) -> None:
     """Print the clock's mode and time."""
     answer = _control(url, "GET", "/_sim/clock")
-    click.echo(f"{answer['mode']} {answer['now']}")
+    _print(as_json, answer, f"{answer['mode']} {answer['now']}")
 
 
 @clock.command("advance")
 @click.argument("duration")
 @_URL
-def clock_advance(duration: str, url: str) -> None:
+@_JSON
+def clock_advance(duration: str, url: str, as_json: bool) -> None:
     """Advance a virtual clock by DURATION (90s, 15m, 2h, 3d) or to an ISO time, running what
     falls due."""
     from .core.timestamps import parse_iso
@@ -369,33 +386,32 @@ def clock_advance(duration: str, url: str) -> None:
                               "freeze it first with `moesim clock set virtual`",
                               path="clock") from None
         raise
-    click.echo(f"{answer['from']} -> {answer['to']}: {len(answer['ran'])} job(s) ran")
-    for job in answer["ran"]:
-        click.echo(f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}")
+    _print(as_json, answer,
+           f"{answer['from']} -> {answer['to']}: {len(answer['ran'])} job(s) ran", *_ran(answer))
 
 
 @clock.command("set")
 @click.argument("mode", type=click.Choice(["system", "virtual"]))
 @click.argument("when", required=False)
 @_URL
-def clock_set(mode: str, when: str | None, url: str) -> None:
+@_JSON
+def clock_set(mode: str, when: str | None, url: str, as_json: bool) -> None:
     """Switch to system time, or freeze (at WHEN, advancing to it)."""
     answer = _control(url, "POST", "/_sim/clock",
                       {"mode": mode, **({"now": when} if when else {})})
-    click.echo(f"{answer['mode']} {answer['now']}")
+    _print(as_json, answer, f"{answer['mode']} {answer['now']}")
 
 
 @clock.command("run-due")
 @_URL
-def clock_run_due(url: str) -> None:
+@_JSON
+def clock_run_due(url: str, as_json: bool) -> None:
     """Run what is due now on the server's clock (without moving it)."""
     from . import progress
 
     with progress.waiting("running due work"):
         answer = _control(url, "POST", "/_sim/run-due")
-    click.echo(f"{len(answer['ran'])} job(s) ran")
-    for job in answer["ran"]:
-        click.echo(f"  {job['kind']} {job.get('campaign_id') or ''} {job['status']}")
+    _print(as_json, answer, f"{len(answer['ran'])} job(s) ran", *_ran(answer))
 
 
 @main.command()
@@ -404,8 +420,6 @@ def validate(files: tuple[str, ...]) -> None:
     """Validate connector config files offline.
 
     Each FILE is checked as an upload would check it; exit 1 on any error."""
-    import json
-
     from .core.connectors import validate_config
 
     failed = False

@@ -237,3 +237,11 @@ def test_reset_empty_leaves_no_data_and_reset_returns_to_start(tmp_path):
         assert requests.get(served.url + "/api/users", timeout=5).json()["total"] == 0
     finally:
         served.stop()
+
+
+def test_clock_verbs_answer_json_too_and_run_due_runs_what_is_due(server):
+    clock = as_json(server.url, "clock", "show")
+    assert clock["mode"] == "virtual"
+    ran = cli(server.url, "clock", "run-due")
+    assert re.match(r"\d+ job\(s\) ran", ran.stdout)
+    assert as_json(server.url, "clock", "run-due")["ran"] == []
