@@ -58,7 +58,9 @@ def main() -> None:
     """
     # moesim's log lines are the server's console (`moesim serve` sets it up); other commands
     # report through their own output, not through logging's last-resort stderr handler
-    logging.getLogger("moesim").addHandler(logging.NullHandler())
+    moesim_log = logging.getLogger("moesim")
+    if not any(isinstance(h, logging.NullHandler) for h in moesim_log.handlers):
+        moesim_log.addHandler(logging.NullHandler())
 
 
 class _SettingType(click.ParamType):
