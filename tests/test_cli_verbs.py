@@ -224,20 +224,25 @@ def test_unreachable_server_says_how_to_start_one():
 
 
 def test_reset_empty_leaves_no_data_and_reset_returns_to_start(tmp_path):
-    served = serve_ready("--db", str(tmp_path / "r.db"), "--fixtures", "none", "--clock", "virtual",
-                    "--start-time", START)
+    server = serve_ready("--db", str(tmp_path / "r.db"), "--clock", "virtual",
+                         "--start-time", START)  # the bundled demo: 1,000 users, a campaign
     try:
-        cli(served.url, "users", "add", "zed", "first_name=Zed")
-        requests.post(served.url + "/_sim/sink/s/x", timeout=5)
-        assert "emptied" in cli(served.url, "reset", "--empty").output
-        assert requests.get(served.url + "/api/users", timeout=5).json()["total"] == 0
-        assert "no sinks yet" in cli(served.url, "sinks", "list").output
-        cli(served.url, "users", "add", "zed", "first_name=Zed")
-        assert "reset to the start-up state" in cli(served.url, "reset").output
-        assert requests.get(served.url + "/api/users", timeout=5).json()["total"] == 0
-    finally:
-        served.stop()
+        def users():
+            return requests.get(server.url + "/api/users", timeout=5).json()["total"]
 
+        assert users() == 1000
+        requests.post(server.url + "/_sim/sink/s/x", timeout=5)
+        assert "emptied" in cli(server.url, "reset", "--empty").output
+        assert users() == 0
+        assert "no campaigns" in cli(server.url, "campaigns", "list").output
+        assert "no sinks yet" in cli(server.url, "sinks", "list").output
+        cli(server.url, "users", "add", "zed", "first_name=Zed")
+        assert "reset to the start-up state" in cli(server.url, "reset").output
+        assert users() == 1000
+        assert "Pro plan welcome SMS" in cli(server.url, "campaigns", "list").output
+        assert requests.get(server.url + "/api/users/zed", timeout=5).status_code == 404
+    finally:
+        server.stop()
 
 def test_clock_verbs_answer_json_too_and_run_due_runs_what_is_due(server):
     clock = as_json(server.url, "clock", "show")

@@ -225,15 +225,14 @@ class Store:
 
     def empty(self, keep: tuple[str, ...] = ("meta", "_sqlite_migrations")) -> None:
         """Delete every row of every table but ``keep`` (settings and the schema's history),
-        in one transaction; ids start again from 1."""
+        in one transaction. The reset point sees the deletes like any others, so ``reset``
+        still returns to the start-up state."""
         with self.write(ForeignKeys.TRUSTED) as db:
             tables = [name for (name,) in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
             for name in tables:
                 if name not in keep:
                     db.execute(f'DELETE FROM "{name}"')
-            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
-                db.execute("DELETE FROM sqlite_sequence")
         for hook in self._reset_hooks:
             hook()
 
