@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,11 @@ from .cli_remote import (Remote, RemoteError, emit, load_file, parse_pairs, remo
 from .core.errors import ConfigError, FieldError, MoesimError
 
 
-def line_of(text: str, json_path: str) -> int | None:
-    """The line of ``json_path`` (``modules[0].params.request.url``) in a JSON text, found by
-    looking for each key in turn after the one before; None when a key is not found."""
-    offset, found = 0, False
-    for key in re.findall(r"[^.\[\]]+", json_path):
-        if key.isdigit():
-            continue
-        at = text.find(json.dumps(key), offset)
-        if at < 0:
-            return None
-        offset, found = at + 1, True
-    return text.count("\n", 0, offset) + 1 if found else None
-
-
-def located(error: MoesimError, path: str, text: str) -> MoesimError:
-    """``error`` with each problem as ``FILE:LINE: PATH``."""
-    problems = []
-    for problem in error.errors:
-        line = line_of(text, problem.path) if problem.path else None
-        problems.append(FieldError(f"{path}:{line}: {problem.path}" if line
-                                   else f"{path}: {problem.path}", problem.message))
-    error.errors = problems
+def located(error: MoesimError, path: str) -> MoesimError:
+    """``error`` with each problem as ``FILE:LINE: PATH`` (the server names the line of the
+    text it was sent, which is the file's)."""
+    error.errors = [FieldError(f"{path}:{p.line}: {p.path}" if p.line else f"{path}: {p.path}",
+                               p.message) for p in error.errors]
     error.message = f"{path}: {error.message}"
     return error
 
@@ -45,18 +27,18 @@ def push_connector(remote: Remote, path: str, app_name: str) -> dict:
     a new connector, or a new version of the app's connector of the same name.
     ``${MOESIM_URL}`` in the file becomes the server's URL, as in the bundled fixtures. The
     answer is the server's, plus ``"created"``."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path).read_text(encoding="utf-8").replace("${MOESIM_URL}", remote.url)
     try:
-        config = json.loads(text.replace("${MOESIM_URL}", remote.url))
+        config = json.loads(text)
     except ValueError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not JSON: {exc.msg}", path="file") from None
     try:
-        return _push(remote, config, app_name)
+        return _push(remote, config, text.encode("utf-8"), app_name)
     except RemoteError as error:
-        raise located(error, path, text) from None
+        raise located(error, path) from None
 
 
-def _push(remote: Remote, config: Any, app_name: str) -> dict:
+def _push(remote: Remote, config: Any, text: bytes, app_name: str) -> dict:
     app = next((a for a in remote.get("/api/apps")["apps"] if a["name"] == app_name), None)
     if app is None:
         app = remote.send("POST", "/api/apps", {"name": app_name, "type": "CHANNEL"})
@@ -64,9 +46,10 @@ def _push(remote: Remote, config: Any, app_name: str) -> dict:
     existing = next((c for c in remote.get(f"/api/apps/{app['id']}")["connectors"]
                      if name is not None and c["name"] == name), None)
     if existing is None:
-        return {**remote.send("POST", f"/api/apps/{app['id']}/connectors", config),
+        return {**remote.send("POST", f"/api/apps/{app['id']}/connectors", raw=text),
                 "created": True}
-    return {**remote.send("PUT", f"/api/connectors/{existing['id']}", config), "created": False}
+    return {**remote.send("PUT", f"/api/connectors/{existing['id']}", raw=text),
+            "created": False}
 
 
 @click.group()

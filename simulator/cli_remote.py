@@ -47,7 +47,7 @@ class Remote:
             answer = failed.answer if isinstance(failed.answer, dict) else {}
             problem = answer.get("error") if isinstance(answer.get("error"), dict) else answer
             message = problem.get("message") or problem.get("description") or str(failed)
-            errors = [FieldError(e.get("path", ""), e.get("message", ""))
+            errors = [FieldError(e.get("path", ""), e.get("message", ""), e.get("line"))
                       for e in answer.get("errors") or [] if isinstance(e, dict)]
             error = RemoteError(f"{failed.status}: {message}", errors=errors)
             error.status = failed.status
@@ -56,8 +56,9 @@ class Remote:
     def get(self, path: str) -> Any:
         return self(self.client.http.ok, "GET", path)
 
-    def send(self, method: str, path: str, payload: Any = None) -> Any:
-        return self(self.client.http.ok, method, path, payload)
+    def send(self, method: str, path: str, payload: Any = None, raw: bytes | None = None
+             ) -> Any:
+        return self(self.client.http.ok, method, path, payload, (), raw)
 
     def close(self) -> None:
         self.client.http.close()

@@ -40,8 +40,10 @@ class _Http:
                                     max_body_bytes=256 * 1024 * 1024)
 
     def call(self, method: str, path: str, payload: Any = None,
-             headers: tuple = ()) -> tuple[int, Any]:
-        body = None if payload is None else json.dumps(payload).encode()
+             headers: tuple = (), raw: bytes | None = None) -> tuple[int, Any]:
+        """``raw``: a JSON body sent as it is (its line numbers then mean the caller's file)."""
+        body = raw if raw is not None else None if payload is None else json.dumps(
+            payload).encode()
         if self.admin_token and not any(k.lower() == "authorization" for k, _ in headers):
             headers = (("Authorization", f"Bearer {self.admin_token}"), *headers)
         if body is not None:
@@ -54,8 +56,9 @@ class _Http:
             return result.status, {"message": result.body.decode("utf-8", "replace")[:500]}
         return result.status, json.loads(result.body) if result.body else None
 
-    def ok(self, method: str, path: str, payload: Any = None, headers: tuple = ()) -> Any:
-        status, answer = self.call(method, path, payload, headers)
+    def ok(self, method: str, path: str, payload: Any = None, headers: tuple = (),
+           raw: bytes | None = None) -> Any:
+        status, answer = self.call(method, path, payload, headers, raw)
         if status >= 400:
             raise MoesimError(f"{method} {path} -> {status}: {json.dumps(answer)}", status,
                               answer)
