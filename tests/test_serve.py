@@ -164,3 +164,19 @@ def test_a_single_long_call_is_announced_off_a_terminal_and_a_quick_one_is_not(m
     lines = slow.getvalue().splitlines()
     assert lines[0] == "advancing the clock by 30d ..."
     assert re.match(r"advancing the clock by 30d: done in \d+\.\d s$", lines[1])
+
+
+def test_verbs_send_the_admin_token_of_their_environment(tmp_path):
+    server = serve_ready("--db", str(tmp_path / "t.db"), "--fixtures", "none",
+                         env={"MOESIM_ADMIN_TOKEN": "s3cret-admin"})
+    try:
+        refused = CliRunner().invoke(main, ["campaigns", "list", "--url", server.url],
+                                     env={"MOESIM_ADMIN_TOKEN": None})
+        assert refused.exit_code == 1 and "error: 401: admin token required" in refused.output
+        with_token = CliRunner(env={"MOESIM_ADMIN_TOKEN": "s3cret-admin"})
+        added = with_token.invoke(main, ["users", "add", "t", "plan=pro", "--url", server.url])
+        assert added.exit_code == 0, added.output  # the Data API keeps its Basic auth
+        listed = with_token.invoke(main, ["sinks", "list", "--url", server.url])
+        assert listed.exit_code == 0 and "no sinks yet" in listed.output
+    finally:
+        server.stop()
