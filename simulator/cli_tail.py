@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote
 
 import click
 
@@ -82,7 +83,7 @@ def tail(remote: Remote, as_json: bool, campaign_id: str | None, sink: str | Non
         while True:
             if want_requests:
                 query = f"/_sim/sink-requests?after={request_cursor}&limit=1000"
-                answer = remote.get(query + (f"&sink={sink}" if sink else ""))
+                answer = remote.get(query + (f"&sink={quote(sink)}" if sink else ""))
                 request_cursor = str(answer["next"])
                 for record in answer["requests"]:
                     if _status_matches(status, None, record.get("response_status")) and \
