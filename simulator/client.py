@@ -13,7 +13,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .core.http import OutboundRequest
 from .core.settings import Settings
@@ -23,30 +23,45 @@ WORKSPACE, KEY = "PYTEST", "pytest-data-api-key"
 
 
 class MoesimError(AssertionError):
-    """moesim answered a client call with an error."""
+    """moesim answered a client call with an error (``status`` None: no answer at all)."""
+
+    def __init__(self, message: str, status: int | None = None, answer: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.answer = answer
 
 
 class _Http:
-    def __init__(self, base: str):
+    def __init__(self, base: str, timeout_s: float = 120, admin_token: str = ""):
         self.base = base.rstrip("/")
+        self.admin_token = admin_token  # for /api/ and /_sim/ of a guarded server
         # assertion API answers (1,000 deliveries, all of a sink's requests) pass 64 KB
-        self._transport = Transport(timeout_s=120, concurrency=1,
+        self._transport = Transport(timeout_s=timeout_s, concurrency=1,
                                     max_body_bytes=256 * 1024 * 1024)
 
     def call(self, method: str, path: str, payload: Any = None,
-             headers: tuple = ()) -> tuple[int, Any]:
-        body = None if payload is None else json.dumps(payload).encode()
+             headers: tuple = (), raw: bytes | None = None) -> tuple[int, Any]:
+        """``raw``: a JSON body sent as it is (its line numbers then mean the caller's file)."""
+        body = raw if raw is not None else None if payload is None else json.dumps(
+            payload).encode()
+        if self.admin_token and not any(k.lower() == "authorization" for k, _ in headers):
+            headers = (("Authorization", f"Bearer {self.admin_token}"), *headers)
         if body is not None:
             headers = (("Content-Type", "application/json"), *headers)
         result = self._transport.send(OutboundRequest(method, self.base + path, headers, body))
         if result.status is None:
             raise MoesimError(f"{method} {path}: no response ({result.error})")
+        if result.status >= 400 and result.body and not result.body.lstrip().startswith(
+                (b"{", b"[")):
+            return result.status, {"message": result.body.decode("utf-8", "replace")[:500]}
         return result.status, json.loads(result.body) if result.body else None
 
-    def ok(self, method: str, path: str, payload: Any = None, headers: tuple = ()) -> Any:
-        status, answer = self.call(method, path, payload, headers)
+    def ok(self, method: str, path: str, payload: Any = None, headers: tuple = (),
+           raw: bytes | None = None) -> Any:
+        status, answer = self.call(method, path, payload, headers, raw)
         if status >= 400:
-            raise MoesimError(f"{method} {path} -> {status}: {json.dumps(answer)}")
+            raise MoesimError(f"{method} {path} -> {status}: {json.dumps(answer)}", status,
+                              answer)
         return answer
 
     def close(self) -> None:
@@ -54,12 +69,14 @@ class _Http:
 
 
 class Moesim:
-    """A test's handle on a running simulator."""
+    """A test's handle on a running simulator (Data API calls as ``workspace``/``key``)."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, workspace: str = WORKSPACE, key: str = KEY,
+                 timeout_s: float = 120, admin_token: str = ""):
         self.url = base
-        self.http = _Http(base)
-        token = base64.b64encode(f"{WORKSPACE}:{KEY}".encode()).decode()
+        self.http = _Http(base, timeout_s, admin_token)
+        self.workspace = workspace
+        token = base64.b64encode(f"{workspace}:{key}".encode()).decode()
         self._auth = (("Authorization", f"Basic {token}"),)
 
     # data
@@ -68,7 +85,7 @@ class Moesim:
         elements = [{"type": "customer", "customer_id": u["customer_id"],
                      "attributes": {k: v for k, v in u.items() if k != "customer_id"}}
                     for u in users]
-        self.http.ok("POST", f"/v1/transition/{WORKSPACE}",
+        self.http.ok("POST", f"/v1/transition/{self.workspace}",
                      {"type": "transition", "elements": elements}, self._auth)
 
     def post_event(self, customer_id: str, name: str, attributes: dict | None = None,
@@ -76,18 +93,18 @@ class Moesim:
         action = {"action": name, "attributes": attributes or {}}
         if time is not None:
             action["current_time"] = time
-        self.http.ok("POST", f"/v1/event/{WORKSPACE}",
+        self.http.ok("POST", f"/v1/event/{self.workspace}",
                      {"type": "event", "customer_id": customer_id, "actions": [action]},
                      self._auth)
 
     def update_user(self, customer_id: str, attributes: dict) -> None:
         """Track User (``/v1/customer``): set attributes, creating the user if new."""
-        self.http.ok("POST", f"/v1/customer/{WORKSPACE}",
+        self.http.ok("POST", f"/v1/customer/{self.workspace}",
                      {"type": "customer", "customer_id": customer_id, "attributes": attributes},
                      self._auth)
 
     def user(self, customer_id: str) -> dict:
-        return self.http.ok("GET", f"/api/users/{customer_id}")
+        return self.http.ok("GET", f"/api/users/{quote(customer_id, safe='@')}")
 
     # connected apps
     def create_app(self, name: str) -> int:
@@ -245,7 +262,7 @@ def serve_in_process(start_time: str, seed: int = 0, workspace_id: str = WORKSPA
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                   daemon=True)
         thread.start()
-        client = Moesim(f"http://127.0.0.1:{server.server_port}")
+        client = Moesim(f"http://127.0.0.1:{server.server_port}", workspace_id, data_api_key)
         try:
             yield client
         finally:

@@ -58,13 +58,28 @@ def ctx(app):
     return app.extensions["moesim"]
 
 
-class Server:
-    """``moesim serve`` in a subprocess, on a free loopback port."""
+def wait_for(check, timeout: float = 20.0) -> None:
+    """Poll a condition of another process (its start-up, a file watcher), never the
+    scheduler: that is driven through the virtual clock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError("condition not met")
 
-    def __init__(self, args, env):
+
+class Server:
+    """``moesim serve`` in a subprocess, on a free loopback port. Its output is kept in
+    ``lines`` by a thread (a chatty server never blocks on a full pipe)."""
+
+    def __init__(self, args, env, cwd=None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
             env={**os.environ, **env})
         first = self.proc.stdout.readline()
         match = re.search(r"http://[\d.]+:(\d+)", first)
@@ -73,26 +88,42 @@ class Server:
             raise RuntimeError(f"moesim serve did not start: {first}{self.proc.stdout.read()}")
         self.url = f"http://127.0.0.1:{match.group(1)}"
         self.banner = first
+        self.lines = [first]
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines)
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Poll ``/_sim/ready`` of a separate process (start-up, not the scheduler)."""
         session = requests.Session()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if session.get(self.url + "/_sim/ready", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.02)
-        raise TimeoutError("server never became ready")
+        wait_for(lambda: session.get(self.url + "/_sim/ready", timeout=1).status_code == 200,
+                 timeout)
 
-    def stop(self) -> None:
-        self.proc.terminate()
+    def stop(self, sig=None) -> int:
+        """SIGTERM (or ``sig``); the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig) if sig else self.proc.terminate()
         try:
-            self.proc.wait(timeout=10)
+            return self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            return self.proc.wait()
+
+
+def serve_ready(*args, env=None, cwd=None) -> Server:
+    """A ready ``moesim serve`` with these arguments; the caller stops it."""
+    server = Server(args, env or {}, cwd)
+    try:
+        server.wait_ready()
+    except TimeoutError:
+        server.stop()
+        raise
+    return server
 
 
 @pytest.fixture

@@ -97,6 +97,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(workspaces.bp)
     app.register_blueprint(delivery_settings.bp)
+    from . import index
+    app.register_blueprint(index.bp)
 
     @app.before_request
     def require_admin_token():

@@ -188,7 +188,14 @@ CONTRACTS: dict[str, Contract] = {
     # control plane
     "sim.health": Contract("Liveness"),
     "sim.ready": Contract("Readiness", ok={"200": OBJECT, "503": OUR_ERROR}),
-    "sim.reset": Contract("Back to the state the server started in"),
+    "sim.reset": Contract("Back to the state the server started in (?empty=1: no data)",
+                          query={"empty": STRING}),
+    "index.api_index": Contract("The routes under /api"),
+    "index.sim_index": Contract("The routes under /_sim"),
+    "sim.sink_list": Contract("Every sink: requests kept, served, the last request"),
+    "sim.sink_requests": Contract("Requests of every sink after a cursor, oldest first", query={
+        "after": {"type": "string", "pattern": "^(latest|[0-9]{1,18})$"}, "limit": LIMIT,
+        "sink": STRING}),
     "sim.clock_view": Contract("The clock"),
     "sim.clock_change": Contract("Freeze, set or release the clock", CLOCK_CHANGE,
                                  body_optional=True, bad=BadRequest),

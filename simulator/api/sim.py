@@ -34,10 +34,13 @@ def ready():
 
 @bp.post("/reset")
 def reset():
+    """Back to the start-up state (fixtures included); ``?empty=1``: no data at all."""
     ctx = context()
     started = time.perf_counter()
-    control.reset(ctx)
-    return jsonify({"status": "reset", "took_ms": round((time.perf_counter() - started) * 1000, 1)})
+    empty = request.args.get("empty", "").lower() in ("1", "true", "yes")
+    (control.empty if empty else control.reset)(ctx)
+    return jsonify({"status": "emptied" if empty else "reset",
+                    "took_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
 @bp.get("/clock")
@@ -98,6 +101,24 @@ def sink(name: str, rest: str = ""):
     if reply.delay_ms:
         time.sleep(reply.delay_ms / 1000)  # a slow partner endpoint, in real time
     return Response(reply.body, status=reply.status, headers=reply.headers)
+
+
+@bp.get("/sinks")
+def sink_list():
+    """Every sink with requests or a behaviour: name, requests kept, served, last request."""
+    return jsonify(sinks.listing(context()))
+
+
+@bp.get("/sink-requests")
+def sink_requests():
+    """Requests of every sink (``?sink=`` one) after the cursor ``?after=``, oldest first
+    (``after=latest``: just the cursor)."""
+    after = request.args.get("after", "0")
+    if after != "latest" and not after.isdigit():
+        raise BadRequest("after must be a cursor (a number) or latest", path="after")
+    return jsonify(sinks.recent(context(), after=None if after == "latest" else int(after),
+                                limit=request.args.get("limit", 100, type=int),
+                                sink=request.args.get("sink")))
 
 
 @bp.get("/sinks/<name>")

@@ -17,6 +17,9 @@ from .errors import ConfigError
 ENV_PREFIX = "MOESIM_"
 BUNDLED_FIXTURES = "bundled"
 NO_FIXTURES = "none"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+CLOCKS = ("system", "virtual")
 
 
 def _bool(text: str) -> bool:
@@ -58,12 +61,22 @@ def _zone(text: str) -> str:
     return text
 
 
+def _one_of(*choices: str, lower: bool = True) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower() if lower else text.strip()
+        if value not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return value
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
     default: Any
     parse: Callable[[str], Any]
     help: str
+    choices: tuple[str, ...] = ()  # the values a choice setting takes (shown in --help)
 
     @property
     def env(self) -> str:
@@ -85,9 +98,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("app_timezone", "UTC", _zone,
             "The app (workspace) time zone: segment date windows and stats dates are read in it."),
     Setting("seed", 0, int, "Seed for every random choice (sink `fail_rate`, ...), so runs repeat."),
-    Setting("log_level", "INFO", str, "Python log level of the server."),
-    Setting("clock", "system", str,
-            "`system` or `virtual` (stands still until `/_sim/clock/advance`); for a new database."),
+    Setting("log_level", "info", _one_of(*LOG_LEVELS), "Log level of the server's console.",
+            LOG_LEVELS),
+    Setting("log_format", "text", _one_of(*LOG_FORMATS),
+            "Console lines: `text` (coloured on a terminal) or `json` (one object a line, for CI).",
+            LOG_FORMATS),
+    Setting("clock", "system", _one_of(*CLOCKS),
+            "`system` or `virtual` (stands still until `/_sim/clock/advance`); for a new database.",
+            CLOCKS),
     Setting("start_time", "", str,
             "ISO time a new database's virtual clock starts at (default: the system time)."),
     Setting("asap_latency_s", 0.0, float,

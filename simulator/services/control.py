@@ -13,3 +13,12 @@ def reset(ctx: Context) -> None:
     ctx.data_api_log.clear()
     clock.reload(ctx)
     ctx.renew_ids()
+
+
+def empty(ctx: Context) -> None:
+    """Every user, event, app, connection, campaign, job, delivery and sink request goes; the
+    clock and the workspace's settings stay (``reset`` returns to the fixtures instead)."""
+    with ctx.engine_lock:
+        ctx.store.empty()
+        ctx.data_api_log.clear()
+    ctx.renew_ids()

@@ -10,6 +10,7 @@ sent twice.
 from __future__ import annotations
 
 import logging
+import time
 
 from ..store import jobs
 from . import retention
@@ -41,6 +42,7 @@ def run_due(ctx: Context) -> list[dict]:
                 if job["kind"] in BATCHED:
                     group += jobs.due_with(db, job, BATCH_LIMIT - 1)
                 jobs.start_many(db, [j["id"] for j in group])
+            began = time.perf_counter()
             try:
                 if len(group) == 1:
                     summaries = [HANDLERS[job["kind"]](ctx, job)]
@@ -53,7 +55,22 @@ def run_due(ctx: Context) -> list[dict]:
                 summaries, status = [{}] * len(group), "failed"
             with ctx.store.write() as db:
                 jobs.finish_many(db, [j["id"] for j in group], status, ctx.clock.now_ms())
+            _log_run(job, group, summaries, status, time.perf_counter() - began)
             ran += [{"job_id": j["id"], "kind": j["kind"], "campaign_id": j["campaign_id"],
                      "status": status, **summary} for j, summary in zip(group, summaries)]
         retention.prune_due(ctx)
     return ran
+
+
+def _log_run(job: dict, group: list[dict], summaries: list[dict], status: str,
+             seconds: float) -> None:
+    """One line per campaign run that sent (a warning when sends failed: one per burst)."""
+    attempted = sum(s.get("attempted", 0) for s in summaries)
+    if not attempted or status != "done":
+        return
+    failed = sum(s.get("failed", 0) for s in summaries)
+    counts = ", ".join(f"{sum(s.get(key, 0) for s in summaries)} {key}"
+                       for key in ("sent", "failed", "removed"))
+    users = f" ({len(group)} triggers)" if len(group) > 1 else ""
+    log.log(logging.WARNING if failed else logging.INFO, "campaign %s %s%s: %s in %.0f ms",
+            job["campaign_id"], job["kind"], users, counts, seconds * 1000)

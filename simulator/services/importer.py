@@ -119,7 +119,9 @@ def parse_row(kind: str, row: Any, now_ms: int,
         try:
             row = jsontext.loads(row)
         except ValueError as exc:
-            raise BadRequest(f"malformed JSON: {exc}") from None
+            # the row's own line is in the caller's FILE:LINE: only the column is news
+            detail = f"{exc.msg} (column {exc.colno})" if hasattr(exc, "colno") else str(exc)
+            raise BadRequest(f"malformed JSON: {detail}") from None
     if transform:
         row = transform(row)
     return _user_items(row) if kind == USERS else _event_items(row, now_ms)

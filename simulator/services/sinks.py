@@ -4,6 +4,7 @@ keeps its newest ``sink_max_records`` requests; its ``served`` counter counts th
 from __future__ import annotations
 
 from ..core import sinks as rules
+from ..core.errors import BadRequest
 from ..core.record_filters import RequestFilter, Wait
 from ..core.timestamps import iso
 from ..store import sinks as table
@@ -37,6 +38,31 @@ def view(ctx: Context, name: str, match: RequestFilter = RequestFilter()) -> dic
         recorded = table.requests(db, name) if match.is_empty() else _matching(db, name, match)
     return {"name": name, "behaviour": state.behaviour.as_dict(), "served": state.served,
             "fail_next_left": state.fail_next_left, "requests": recorded}
+
+
+def listing(ctx: Context) -> dict:
+    """The sinks there are, with how many requests each holds."""
+    with ctx.store.read() as db:
+        found = table.listing(db)
+    for sink in found:
+        last = sink.pop("last_ms")
+        sink["last_request"] = iso(last) if last is not None else None
+    return {"sinks": found}
+
+
+def recent(ctx: Context, after: int | None = 0, limit: int = 100, sink: str | None = None
+           ) -> dict:
+    """Requests of every sink (or one) recorded after the cursor ``after`` (None: none yet,
+    only the cursor of the latest), oldest first; ``next`` is the cursor to pass on
+    (``moesim tail`` follows it)."""
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000", path="limit")
+    with ctx.store.read() as db:
+        if after is None:
+            return {"requests": [], "next": table.last_id(db)}
+        rows = table.recent(db, after, limit, sink)
+    return {"requests": [{"id": row_id, "sink": name, **record} for row_id, name, record in rows],
+            "next": rows[-1][0] if rows else after}
 
 
 def _matching(db, name: str, match: RequestFilter, ids: list | None = None) -> list[dict]:

@@ -74,3 +74,30 @@ def delete_requests(db: Database, ids: list[int]) -> int:
 def clear(db: Database, name: str) -> None:
     db.execute("DELETE FROM sink_requests WHERE sink = ?", [name])
     db.execute("DELETE FROM sinks WHERE name = ?", [name])
+
+
+def listing(db: Database) -> list[dict]:
+    """Every sink that has a behaviour or recorded requests: name, requests kept, served, the
+    time of the last one (epoch ms)."""
+    rows = db.execute(
+        "SELECT name, coalesce(max(served), 0), sum(kept), max(last) FROM ("
+        " SELECT name, served, 0 AS kept, NULL AS last FROM sinks"
+        " UNION ALL SELECT sink, NULL, count(*), max(received_at) FROM sink_requests"
+        " GROUP BY sink) GROUP BY name ORDER BY name").fetchall()
+    return [{"name": name, "served": served, "requests": kept, "last_ms": last}
+            for name, served, kept, last in rows]
+
+
+def last_id(db: Database) -> int:
+    return db.execute("SELECT coalesce(max(id), 0) FROM sink_requests").fetchone()[0]
+
+
+def recent(db: Database, after_id: int, limit: int, sink: str | None = None
+           ) -> list[tuple[int, str, dict]]:
+    """``(row id, sink, record)`` of the requests recorded after row ``after_id``, oldest first."""
+    where, params = "id > ?", [after_id]
+    if sink is not None:
+        where, params = where + " AND sink = ?", params + [sink]
+    return [(row_id, name, json.loads(record)) for row_id, name, record in db.execute(
+        f"SELECT id, sink, record FROM sink_requests WHERE {where} ORDER BY id LIMIT ?",
+        params + [limit])]

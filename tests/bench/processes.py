@@ -17,12 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 class Server:
     """A server process whose first output line names its port."""
 
-    def __init__(self, label: str, argv: list[str]):
+    def __init__(self, label: str, argv: list[str],
+                 url_pattern: str = r"http://127\.0\.0\.1:(\d+)"):
         self.label = label
         self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
-        first = self.proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+        first = ""
+        match = None
+        for _ in range(50):  # the first line naming the port (a server may log others first)
+            first += self.proc.stdout.readline()
+            match = re.search(url_pattern, first)
+            if match or self.proc.poll() is not None:
+                break
         if not match:
             self.stop()
             raise RuntimeError(f"{label} did not start: {first}{self.proc.stdout.read()}")
