@@ -279,3 +279,33 @@ def test_bundled_demo_app_connection_and_campaign_send(tmp_path, clock, partner)
         assert first["json"]["text"].endswith("thanks for going Pro!")
     finally:
         ctx.close()
+
+
+def test_spec2_7_a_response_no_entry_decides_falls_back_to_the_status_visibly(client, auth,
+                                                                                 partner):
+    """Spec §2.7 [I]: with no matching entry, 200 is Sent and anything else Failed; the
+    delivery record says the fallback decided, and the stats count such sends."""
+    _users(client, auth, 4)
+    config = copy.deepcopy(COMPOSITE)
+    config["modules"][0]["params"]["response"] = []
+    connector_id, connection_id = _connected_app(client, partner, config)
+    requests.put(f"{partner}/_sim/sinks/acme", json={"fail_next": {"count": 1, "status": 500}},
+                 timeout=5)
+    campaign_id = client.post("/api/campaigns", json=_campaign(
+        connector_id, connection_id)).json["campaign_id"]
+    client.post("/_sim/run-due")
+    stats = client.get(f"/api/campaigns/{campaign_id}/stats").json
+    assert (stats["sent"], stats["failed"]) == (3, 1)
+    assert stats["decided_by_fallback"] == {"sent": 3, "failed": 1}
+    logged = client.get(f"/_sim/deliveries?campaign_id={campaign_id}").json["deliveries"]
+    assert {d["response"]["decided_by"] for d in logged} == {"fallback"}
+
+
+def test_a_send_an_entry_decides_is_not_counted_as_fallback(client, auth, partner):
+    _users(client, auth, 2)
+    campaign_id = client.post("/api/campaigns", json=_campaign(
+        *_connected_app(client, partner))).json["campaign_id"]
+    client.post("/_sim/run-due")
+    assert "decided_by_fallback" not in client.get(f"/api/campaigns/{campaign_id}/stats").json
+    logged = client.get(f"/_sim/deliveries?campaign_id={campaign_id}").json["deliveries"]
+    assert all("decided_by" not in d["response"] for d in logged)

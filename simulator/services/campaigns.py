@@ -239,7 +239,8 @@ FUNNEL = ("in_segment", "after_duplicate_removal", "after_gates", "after_persona
 @conversions.merged_into_stats
 def stats(ctx: Context, campaign_id: str) -> dict:
     """Attempted, Sent, Failed, the funnel and the failure breakdown (held-back users under
-    ``removed`` by gate), from the delivery log; a periodic campaign adds up its instances and
+    ``removed`` by gate), and the sends decided by the spec §2.7 fallback
+    (``decided_by_fallback``, when any), from the delivery log; a periodic campaign adds up its instances and
     lists each one's own figures. in_segment = removed + attempted."""
     get(ctx, campaign_id)
     with ctx.store.read() as db:
@@ -254,14 +255,22 @@ def stats(ctx: Context, campaign_id: str) -> dict:
                     breakdown.setdefault(group, {})
                     breakdown[group][detail] = breakdown[group].get(detail, 0) + n
         funnel = {key: sum(p["funnel"][key] for p in parts) for key in FUNNEL}
-        return {"campaign_id": campaign_id, **total, "funnel": funnel,
-                "failure_breakdown": breakdown, "instances": parts}
+        answer = {"campaign_id": campaign_id, **total, "funnel": funnel,
+                  "failure_breakdown": breakdown}
+        fallback: dict[str, int] = {}
+        for part in parts:
+            for outcome, n in part.get("decided_by_fallback", {}).items():
+                fallback[outcome] = fallback.get(outcome, 0) + n
+        if fallback:
+            answer["decided_by_fallback"] = fallback
+        return {**answer, "instances": parts}
     return _stats(ctx, campaign_id)
 
 
 def _stats(ctx: Context, campaign_id: str) -> dict:
     with ctx.store.read() as db:
         rows = deliveries.counts(db, campaign_id)
+        fallback = deliveries.fallback_counts(db, campaign_id)
     sent = sum(n for outcome, _, n in rows if outcome == "sent")
     failed = sum(n for outcome, _, n in rows if outcome == "failed")
     breakdown: dict[str, dict[str, int]] = {}
@@ -274,8 +283,11 @@ def _stats(ctx: Context, campaign_id: str) -> dict:
             group = breakdown.setdefault("removed", {})
             group[reason] = group.get(reason, 0) + n
     funnel = gates.funnel({(outcome, reason): n for outcome, reason, n in rows})
-    return {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
-            "failed": failed, "funnel": funnel, "failure_breakdown": breakdown}
+    answer = {"campaign_id": campaign_id, "attempted": sent + failed, "sent": sent,
+              "failed": failed, "funnel": funnel, "failure_breakdown": breakdown}
+    if fallback:  # sends no response entry decided: Sent/Failed came from the HTTP status
+        answer["decided_by_fallback"] = fallback
+    return answer
 
 
 def schedule(ctx: Context, campaign_id: str, count: int | None) -> dict:

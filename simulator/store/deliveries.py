@@ -34,6 +34,14 @@ def counts(db: Database, campaign_id: str) -> list[tuple[str, str | None, int]]:
                       [campaign_id]).fetchall()
 
 
+def fallback_counts(db: Database, campaign_id: str) -> dict[str, int]:
+    """``outcome -> count`` of a campaign's sends that no response entry decided (spec §2.7
+    fallback; the response record says ``"decided_by": "fallback"``)."""
+    return dict(db.execute("SELECT outcome, count(*) FROM deliveries WHERE campaign_id = ? "
+                           "AND json_extract(response, '$.decided_by') = 'fallback' "
+                           "GROUP BY outcome", [campaign_id]).fetchall())
+
+
 def _where(match: DeliveryFilter) -> tuple[list[str], list]:
     where, params = [], []
     for column, value in (("campaign_id", match.campaign_id), ("outcome", match.status),

@@ -1,14 +1,15 @@
 """Bench: the scheduling engine (targets from the scheduling issue).
 
-    python tests/bench/bench_scheduling.py virtual [--users 10000] [--days 30] [--sink minimal|moesim]
-                                                   [--pipeline N] [--concurrency N]
+    python tests/bench/bench_scheduling.py virtual [--users 1000] [--days 30] [--sink minimal|moesim]
+                                                   [--concurrency N]
     python tests/bench/bench_scheduling.py storage [--users 10000] [--days 30]
     python tests/bench/bench_scheduling.py realtime [--events 1000]
 
 virtual: a daily periodic campaign to N users plus N users triggering a 2-hour delayed campaign,
-on a virtual clock advanced D days, twice from scratch; prints the wall time of each advance
-and whether the two delivery logs (user, campaign instance, virtual time, outcome, request
-body) are identical. Target: < 10 s for 10k + 10k users over 30 days.
+on a virtual clock advanced D days, twice from scratch; prints the sends/s of each advance,
+whether the two delivery logs (user, campaign, virtual time, outcome, request body, in that
+order) are identical, and, in the same run, a one-time campaign to the same N users as the
+baseline. Target: >= 0.7x the one-time campaign's rate; identical logs.
 
 storage: the virtual run's SQLite writes alone (a delivery row and a response-created event
 per user and day, through ``delivery.record``, no rendering, no HTTP): the part of the virtual
@@ -16,7 +17,7 @@ run that one writer must do whatever the rest costs.
 
 realtime: `moesim serve` (system clock) and a sink in their own processes; an event-triggered
 ASAP campaign; N events posted one by one to the Data API; prints p50/p99 of event post ->
-request received by the sink. Target: p50 < 50 ms, p99 < 250 ms over 1,000 events.
+request received by the sink. Target: p99 < 50 ms over 1,000 events.
 """
 
 from __future__ import annotations
@@ -115,8 +116,7 @@ def virtual_run(args, url: str) -> tuple[float, str, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ctx, _ = create_context(Settings(db=os.path.join(tmp, "v.db"), fixtures="none",
                                          clock="virtual", start_time=START,
-                                         send_concurrency=args.concurrency,
-                                         send_pipeline=args.pipeline))
+                                         send_concurrency=args.concurrency))
         ids = _setup(ctx, url, args.users, tmp)
         campaigns.create(ctx, _body("daily", *ids, campaign_delivery_type="PERIODIC",
                                     scheduling_details={
@@ -146,9 +146,11 @@ def virtual_run(args, url: str) -> tuple[float, str, int, float]:
         digest = hashlib.sha256()
         count = 0
         with ctx.store.read() as db:
+            # rows are stored as answers come in: the log is compared in a fixed order
             for row in db.execute("SELECT d.customer_id, c.request_id, d.ts, d.outcome, "
                                   "d.request FROM deliveries d JOIN campaigns c ON "
-                                  "c.id = d.campaign_id ORDER BY d.id"):
+                                  "c.id = d.campaign_id ORDER BY c.request_id, d.ts, "
+                                  "d.customer_id"):
                 request = json.loads(row[4]) if row[4] else {}
                 digest.update(json.dumps([row[0], row[1], row[2], row[3],
                                           request.get("body")]).encode())
@@ -166,18 +168,39 @@ def virtual(args) -> None:
             cpu = sink.cpu_seconds() or 0.0
             runs.append(virtual_run(args, url))
             sink_cpu.append((sink.cpu_seconds() or 0.0) - cpu)
+        rate = one_time_rate(args, url)
     finally:
         sink.stop()
     for n, ((elapsed, digest, count, storing), cpu) in enumerate(zip(runs, sink_cpu), 1):
         print(f"run {n}: {args.users:,} users daily + {args.users:,} triggered (2 h delay), "
               f"advanced {args.days} days: {count:,} sends in {elapsed:.1f} s "
               f"({count / elapsed:,.0f} sends/s); delivery log sha256 {digest[:16]}")
-        print(f"  of which storing the batches (delivery.record, SQLite): {storing:.1f} s; "
+        print(f"  of which storing (delivery.record, SQLite): {storing:.1f} s; "
               f"the rest (audiences, gates, render, HTTP, evaluate): {elapsed - storing:.1f} s; "
               f"the sink's CPU: {cpu:.1f} s")
-    print(f"send_pipeline {args.pipeline}, send_concurrency {args.concurrency}; "
-          f"delivery logs identical: {runs[0][1] == runs[1][1]} "
-          f"(target: < 10 s for 10k + 10k users over 30 days)")
+    virtual_rate = min(count / elapsed for elapsed, _, count, _ in runs)
+    print(f"one-time campaign to the same {args.users:,} users, same settings: {rate:,.0f} "
+          f"sends/s; virtual time (slower run) / campaign = {virtual_rate / rate:.2f}x "
+          f"(target >= 0.7x)")
+    print(f"send_concurrency {args.concurrency}; delivery logs identical: "
+          f"{runs[0][1] == runs[1][1]} (target: identical)")
+
+
+def one_time_rate(args, url: str) -> float:
+    """sends/s of a one-time ASAP campaign to the same users, in the same settings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx, _ = create_context(Settings(db=os.path.join(tmp, "o.db"), fixtures="none",
+                                         clock="virtual", start_time=START,
+                                         send_concurrency=args.concurrency))
+        ids = _setup(ctx, url, args.users, tmp)
+        campaigns.create(ctx, _body("once", *ids))
+        started = time.perf_counter()
+        clock.advance(ctx, {"seconds": 60})
+        elapsed = time.perf_counter() - started
+        with ctx.store.read() as db:
+            count = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+        ctx.close()
+    return count / elapsed
 
 
 def storage(args) -> None:
@@ -286,7 +309,7 @@ def realtime(args) -> None:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         print(f"event -> request, ASAP trigger, {len(latencies):,} of {args.events:,} events: "
               f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
-              f"(targets: p50 < 50 ms, p99 < 250 ms)")
+              f"(target: p99 < 50 ms)")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -296,13 +319,11 @@ def realtime(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["virtual", "storage", "realtime"])
-    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--sink", choices=["minimal", "moesim"], default="minimal")
-    parser.add_argument("--concurrency", type=int, default=8, help="MOESIM_SEND_CONCURRENCY")
-    parser.add_argument("--pipeline", type=int, default=1,
-                        help="MOESIM_SEND_PIPELINE for the virtual run (1 = off, the default)")
+    parser.add_argument("--concurrency", type=int, default=16, help="MOESIM_SEND_CONCURRENCY")
     args = parser.parse_args()
     {"virtual": virtual, "storage": storage, "realtime": realtime}[args.mode](args)
 
