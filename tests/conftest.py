@@ -151,3 +151,20 @@ def partner():
     yield base
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def raw():
+    """Raw partner endpoints (``tests/partners.py``): ``raw(answer, ...)`` starts one; all
+    are closed after the test."""
+    from .partners import RawPartner
+    partners = []
+
+    def start(answer, **options):
+        partner = RawPartner(answer, **options)
+        partners.append(partner)
+        return partner
+
+    yield start
+    for partner in partners:
+        partner.close()

@@ -21,7 +21,7 @@ from simulator.app import create_app
 from simulator.core.settings import Settings
 
 from .conftest import KEY, WORKSPACE, basic
-from .partners import CLOSE, HANG, RawPartner, response
+from .partners import CLOSE, HANG, response
 
 AUTH = basic(WORKSPACE, KEY)
 
@@ -45,20 +45,6 @@ def moesim(tmp_path):
     for app in made:
         app.extensions["moesim.workspaces"].close()
         app.extensions["moesim"].close()
-
-
-@pytest.fixture
-def raw():
-    partners = []
-
-    def start(answer, **options):
-        partner = RawPartner(answer, **options)
-        partners.append(partner)
-        return partner
-
-    yield start
-    for partner in partners:
-        partner.close()
 
 
 def _users(client, names):

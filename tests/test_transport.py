@@ -14,21 +14,7 @@ import pytest
 from simulator.core.http import (CONNECTION_ERROR, INVALID_URL, TIMEOUT, OutboundRequest)
 from simulator.transport import USER_AGENT, Transport
 
-from .partners import HANG, RawPartner, free_port, response
-
-
-@pytest.fixture
-def raw():
-    partners = []
-
-    def start(answer, **options):
-        partner = RawPartner(answer, **options)
-        partners.append(partner)
-        return partner
-
-    yield start
-    for partner in partners:
-        partner.close()
+from .partners import HANG, free_port, response
 
 
 @pytest.fixture

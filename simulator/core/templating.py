@@ -373,12 +373,6 @@ def connection_only(source: str) -> bool:
         type(part) is str or part[0] == APP_FORM for part in handle)
 
 
-def lookups_only(source: str) -> bool:
-    """Whether ``source`` renders from the context's values alone: plain text, or text and
-    value lookups (no filter, so no clock)."""
-    return not is_template(source) or type(compiled(source)) is _Lookups
-
-
 def _problem(error: TemplateSyntaxError) -> str:
     return f"Jinja does not parse: {error.message} (line {error.lineno})"
 
