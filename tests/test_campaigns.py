@@ -309,3 +309,20 @@ def test_a_send_an_entry_decides_is_not_counted_as_fallback(client, auth, partne
     assert "decided_by_fallback" not in client.get(f"/api/campaigns/{campaign_id}/stats").json
     logged = client.get(f"/_sim/deliveries?campaign_id={campaign_id}").json["deliveries"]
     assert all("decided_by" not in d["response"] for d in logged)
+
+
+def test_spec2_7_created_events_carry_the_apps_name_and_moengages_delivery_type(client, auth,
+                                                                                 partner):
+    """Spec §2.7 standard attributes: ``App name`` is the app's name (not its id),
+    ``Integration type`` the connector's, ``Delivery Type`` MoEngage's name for the delivery type
+    (S33: One Time, Periodic, Event Triggered); ``Campaign Type`` as the API writes it."""
+    _users(client, auth, 1)
+    campaign_id = client.post("/api/campaigns", json=_campaign(
+        *_connected_app(client, partner))).json["campaign_id"]
+    client.post("/_sim/run-due")
+    (event,) = client.get("/api/users/u0/events").json
+    attributes = event["attributes"]
+    assert (attributes["App name"], attributes["Integration type"]) == ("Acme", "Send message")
+    assert (attributes["Campaign Type"], attributes["Delivery Type"]) == ("ONE_TIME", "One Time")
+    assert attributes["Campaign Channel"] == "Connected Apps"
+    assert attributes["Campaign Id"] == campaign_id
