@@ -8,13 +8,15 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
-from simulator.core.http import (CONNECTION_ERROR, INVALID_URL, TIMEOUT, OutboundRequest)
+from simulator.core.http import (CONNECTION_CLOSED, CONNECTION_ERROR, INVALID_URL, TIMEOUT,
+                                  OutboundRequest)
 from simulator.transport import USER_AGENT, Transport
 
-from .partners import HANG, free_port, response
+from .partners import CLOSE, HANG, free_port, response
 
 
 @pytest.fixture
@@ -210,3 +212,61 @@ def test_a_partners_own_certificate_is_trusted_through_the_ca_bundle_setting(tls
     with Transport() as default:  # the system's CAs do not trust a self-signed certificate
         refused = default.send(OutboundRequest("GET", url))
     assert refused.error == CONNECTION_ERROR and "CERTIFICATE_VERIFY_FAILED" in refused.detail
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "POST", "PATCH"])
+def test_no_method_is_sent_again_when_the_partner_closes_before_answering(raw, method):
+    """aiohttp would send an idempotent request again on a new connection: a send goes out
+    once whatever its method (docs/decisions.md, "The transport")."""
+    partner = raw(lambda request: CLOSE)
+    with Transport(timeout_s=2) as transport:
+        result = transport.send(OutboundRequest(method, partner.url + "/x"))
+    assert (result.status, result.error) == (None, CONNECTION_CLOSED)
+    assert len(partner.requests) == 1
+
+
+@pytest.mark.parametrize("url", ["{url}/search?q=a b", "{url}/a\tb", "{url}/a\r\nX: 1"])
+def test_whitespace_or_control_characters_in_the_url_are_invalid_not_sent(raw, transport, url):
+    partner = raw(lambda request: response(200))
+    result = transport.send(post(url.format(url=partner.url)))
+    assert result.error == INVALID_URL and partner.requests == []
+
+
+def test_framing_headers_of_the_request_are_the_transports(raw, transport):
+    """A configured Content-Length would cut the body or leave the partner waiting."""
+    partner = raw(lambda request: response(200))
+    result = transport.send(post(partner.url, b'{"a": 1}', [("Content-Length", "2")]))
+    assert result.status == 200 and partner.requests[0].body == b'{"a": 1}'
+
+
+def test_a_ca_bundle_that_cannot_be_read_fails_when_the_transport_is_made(tmp_path):
+    with pytest.raises(OSError):
+        Transport(ca_bundle=str(tmp_path / "missing.pem"))
+
+
+def test_an_error_in_the_input_comes_after_the_results_of_what_was_sent(raw):
+    partner = raw(lambda request: response(200))
+
+    def requests():
+        yield "a", post(partner.url)
+        yield "b", post(partner.url)
+        raise RuntimeError("a bug while building the next request")
+    seen = []
+    with Transport() as transport:
+        with pytest.raises(RuntimeError, match="a bug"):
+            for group in transport.send_all(requests()):
+                seen += [tag for tag, _ in group]
+    assert sorted(seen) == ["a", "b"] and len(partner.requests) == 2
+
+
+def test_a_connection_closed_while_the_caller_was_away_is_not_used_again(raw):
+    """Mid-send, the partner closes an idle kept-alive connection while moesim records; the
+    next request goes on a new connection and gets its answer."""
+    partner = raw(lambda request: response(200, headers=("Content-Type: application/json",))
+                  if request.index == 1 else response(500), idle_408_after=0.05)
+    results = []
+    with Transport(timeout_s=2, concurrency=1) as transport:
+        for group in transport.send_all((n, post(partner.url)) for n in range(3)):
+            results += [result.status for _, result in group]
+            time.sleep(0.2)  # the caller records: the partner times the connection out
+    assert results == [200, 200, 200] and partner.idle_408s >= 2

@@ -69,7 +69,8 @@ class Send:
 
     @property
     def in_flight(self) -> int:
-        """Users taken whose rows are not made yet (their requests are out)."""
+        """Users taken whose rows are not made yet: requests out, and users who failed before
+        sending whose rows wait for the next group."""
         return self.position - self.finished
 
     def groups(self, transport: Transport, batch: Iterable[tuple]
@@ -179,13 +180,24 @@ def record(ctx: Context, rows: list, created: tuple, now_ms: int) -> None:
             events.insert(db, event_rows, now_ms)
 
 
-def send_users(ctx: Context, send: Send, batch: Iterable[tuple]) -> list[tuple]:
-    """Send to ``batch`` (see ``Send.groups``), recording each group as it comes in; returns
-    the rows recorded."""
+def send_users(ctx: Context, send: Send, batch: Iterable[tuple], *,
+               at_once: bool = False) -> list[tuple]:
+    """Send to ``batch`` (see ``Send.groups``), recording each group as it comes in, or with
+    ``at_once`` the whole batch in one transaction at the end; returns the rows recorded.
+    ``at_once`` is for a wave of event-triggered sends: their jobs are marked done together
+    after it, and a re-run after a crash sends the whole wave again, so a wave is recorded
+    whole or not at all (no user gets two rows for one trigger)."""
     recorded: list[tuple] = []
-    for rows, created in send.groups(ctx.sender(), batch):
-        record(ctx, rows, created, send.now_ms)
+    created: tuple[list, dict] = ([], {})
+    for rows, made in send.groups(ctx.sender(), batch):
+        if at_once:
+            created[0].extend(made[0])
+            created[1].update({k: v for k, v in made[1].items() if k not in created[1]})
+        else:
+            record(ctx, rows, made, send.now_ms)
         recorded += rows
+    if at_once and recorded:
+        record(ctx, recorded, created, send.now_ms)
     return recorded
 
 

@@ -226,7 +226,7 @@ def _send_wave(ctx: Context, campaign: dict, keeper: gates.Gatekeeper, wave: lis
     rows = list(removed)
     if kept:
         plan = delivery.prepare(ctx, campaign)
-        rows += delivery.send_users(ctx, delivery.Send(plan, now, now_ms), kept)
+        rows += delivery.send_users(ctx, delivery.Send(plan, now, now_ms), kept, at_once=True)
     for row in rows:
         summary = {"customer_id": row[2], "outcome": row[3]}
         summaries[job_of[row[1]]] = {**summary, "reason": row[4]} if row[3] == "removed" \

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import re
 from importlib import metadata
 import ssl
 import threading
@@ -40,6 +41,11 @@ MAX_HEAD_LINE = 64 * 1024  # a response's status line or one header field, in by
 # aiohttp leaves these out of a request unless it sets them: the partner sees the request the
 # connector config or campaign describes (and ``User-Agent``).
 _NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type")
+# The body's framing is the transport's: it must match the bytes sent.
+_FRAMING = ("content-length", "transfer-encoding")
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+MAX_IDLE_LANES = 2
+CATCH_UP_AFTER_S = 0.005  # a caller away this long: its idle connections may have changed
 
 
 class _Lane:
@@ -79,6 +85,7 @@ class Transport:
         self.timeout_s, self.concurrency = timeout_s, concurrency
         self.retries, self.retry_wait_s = retries, retry_wait_s
         self.ca_bundle, self.max_body_bytes = ca_bundle, max_body_bytes
+        self._tls = self._tls_context()  # a CA bundle that cannot be read fails here, at once
         self._lock = threading.Lock()
         self._idle: list[_Lane] = []  # lanes no thread is sending on, most recent last
         self._closed = False
@@ -103,27 +110,38 @@ class Transport:
         taken only while fewer are in flight, and only once the caller has come back for the
         next group, so a caller that records each group before asking for the next has at most
         ``concurrency`` requests sent and not recorded. Requests make progress only while the
-        caller waits here. Closing the generator early cancels the requests in flight (they
-        may have reached the partner)."""
+        caller waits here (see ``_Lane``). An error raised by the input stops the taking of
+        requests; it is raised once the requests already sent have been handed back. Closing
+        the generator early cancels the requests in flight (they may have reached the
+        partner)."""
         limit = concurrency or self.concurrency
         lane = self._borrow()
         pending: dict[asyncio.Task, Any] = {}
+        source: Iterator | None = iter(requests)
+        failure: BaseException | None = None
         try:
             lane.catch_up()
-            source: Iterator | None = iter(requests)
             while True:
                 while source is not None and len(pending) < limit:
-                    item = next(source, None)
+                    try:
+                        item = next(source, None)
+                    except Exception as exc:  # noqa: BLE001 - raised once the sent are back
+                        item, failure = None, exc
                     if item is None:
                         source = None
                     else:
                         tag, request = item
                         pending[lane.loop.create_task(self._exchange(lane, request))] = tag
                 if not pending:
+                    if failure is not None:
+                        raise failure
                     return
                 done, _ = lane.loop.run_until_complete(
                     asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED))
+                left = time.monotonic()
                 yield [(pending.pop(task), task.result()) for task in done]
+                if time.monotonic() - left > CATCH_UP_AFTER_S:
+                    lane.catch_up()  # the caller was away: take in what happened meanwhile
         finally:
             for task in pending:
                 task.cancel()
@@ -149,8 +167,10 @@ class Transport:
         return _Lane(self._new_session)
 
     def _give_back(self, lane: _Lane) -> None:
+        """Kept for the next send, up to ``MAX_IDLE_LANES`` (their connections would only go
+        stale): the rest are closed."""
         with self._lock:
-            if not self._closed:
+            if not self._closed and len(self._idle) < MAX_IDLE_LANES:
                 self._idle.append(lane)
                 return
         lane.close()
@@ -167,12 +187,16 @@ class Transport:
         # limit=0: the bound is ``send_all``'s, per call; a timeout counts from the start of
         # the exchange, connecting included. ceil_threshold: aiohttp would round a deadline of
         # 5 s or more up to a whole second.
-        return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ssl=self._tls_context()),
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ssl=self._tls),
             timeout=aiohttp.ClientTimeout(total=self.timeout_s, ceil_threshold=float("inf")),
             cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=_NOT_ADDED,
             headers={"User-Agent": USER_AGENT}, max_line_size=MAX_HEAD_LINE,
             max_field_size=MAX_HEAD_LINE)
+        # aiohttp sends an idempotent request (GET, PUT, DELETE) again when the connection
+        # closes before the answer; a send goes out once (``retries`` is moesim's own)
+        session._retry_connection = False
+        return session
 
     async def _exchange(self, lane: _Lane, request: OutboundRequest) -> HttpResult:
         result = await self._attempt(lane.session, request)
@@ -191,13 +215,17 @@ class Transport:
             return HttpResult(None, elapsed_ms=(time.perf_counter() - started) * 1000,
                               error=error, detail=detail)
 
+        if _UNSAFE_IN_URL.search(request.url):  # yarl would send a space, drop a tab or CR
+            return failed(INVALID_URL, "URL contains whitespace or control characters: "
+                                       f"{request.url[:200]!r}")
         try:
             url = URL(request.url, encoded=True)  # sent as rendered: no re-encoding
             if url.scheme not in ("http", "https") or not url.host:
                 return failed(INVALID_URL, f"URL must be absolute, http(s)://host/...: "
                                            f"{request.url[:200]!r}")
             async with session.request(
-                    request.method, url, headers=request.headers, data=request.body,
+                    request.method, url, data=request.body,
+                    headers=[(n, v) for n, v in request.headers if n.lower() not in _FRAMING],
                     allow_redirects=False) as response:
                 body, truncated = await self._body(response)
                 status, headers = response.status, _headers(response.raw_headers)

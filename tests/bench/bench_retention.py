@@ -41,7 +41,6 @@ RESPONSE = json.dumps({"status": 200, "headers": {"Content-Type": "application/j
 
 def sizes_mb(store: Store) -> tuple[float, float]:
     """The database file after a full checkpoint, and the bytes of its pages in use."""
-    store.settle()
     store.checkpoint_landed()
     with store.read() as db:
         page, count, free = (db.execute(f"PRAGMA {p}").fetchone()[0]
