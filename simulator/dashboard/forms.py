@@ -1,0 +1,241 @@
+"""HTML form fields -> the API's JSON bodies. The dashboard posts what a partner fills in; these
+functions only reshape it (the services check it, so a page shows the API's own errors, at the
+JSON path each concerns). Pure: a form is any mapping with ``get`` and ``getlist``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from ..core.errors import ValidationFailed
+
+INPUT_PREFIX = "f."  # a connector input variable's form field: f.<key>
+
+
+class Form(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def _text(form: Form, key: str) -> str:
+    return (form.get(key) or "").strip()
+
+
+def _number(text: str) -> Any:
+    """An integer when the text is one; otherwise the text, which the service reports."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def rows(form: Form, name: str) -> list[dict]:
+    """Key/value rows from the repeated fields ``<name>.k`` and ``<name>.v``; empty rows go."""
+    return [{"key": k.strip(), "value": v} for k, v in
+            zip(form.getlist(f"{name}.k"), form.getlist(f"{name}.v")) if k.strip() or v.strip()]
+
+
+def input_values(variables: list[dict], scope: str, form: Form) -> dict:
+    """The values of a connector's ``scope`` input variables; a field left empty is left out
+    (its ``default_value`` applies, or ``required`` reports it)."""
+    values: dict[str, Any] = {}
+    for variable in variables:
+        if variable.get("visibility_scope") != scope or variable.get("is_hidden"):
+            continue
+        key, name = variable["key"], INPUT_PREFIX + variable["key"]
+        kind = variable.get("type")
+        if kind == "key_value":
+            value: Any = rows(form, name)
+        elif kind == "dropdown" and variable.get("allow_multiple"):
+            value = [v for v in form.getlist(name) if v]
+        else:
+            value = form.get(name) or ""
+            if kind not in ("code", "json", "password"):
+                value = value.strip()
+        if value not in ("", []):
+            values[key] = value
+    return values
+
+
+def connection_body(connector_id: int, variables: list[dict], form: Form) -> dict:
+    return {"connector_id": connector_id, "name": _text(form, "name"),
+            "values": input_values(variables, "app_marketplace", form)}
+
+
+# ---- the campaign wizard ----------------------------------------------------------------
+
+FILTER_KINDS = ("user_attributes", "actions", "custom_segments")
+
+
+def _filter(kind: str, name: str, data_type: str, operator: str, value: str) -> dict:
+    if kind == "actions":
+        return {"filter_type": "actions", "action_name": name, "executed": operator != "not",
+                "attributes": {"filter_operator": "and", "filters": []}}
+    if kind == "custom_segments":
+        return {"filter_type": "custom_segments", "id": _number(name)}
+    typed: Any = value
+    if data_type == "double":
+        try:
+            typed = float(value) if "." in value else int(value)
+        except ValueError:
+            typed = value
+    elif data_type == "bool":
+        typed = value.lower() == "true"
+    return {"filter_type": "user_attributes", "name": name, "data_type": data_type or "string",
+            "operator": operator or "is", "value": typed}
+
+
+def segmentation(form: Form) -> Any:
+    """``segmentation_details`` from the audience builder: all users, rows of filters (each
+    including or excluding, combined with AND or OR), or JSON typed in as it is."""
+    mode = form.get("audience") or "all"
+    if mode == "json":
+        try:
+            return json.loads(form.get("segmentation_json") or "")
+        except ValueError as exc:
+            raise ValidationFailed(f"segmentation_details is not JSON: {exc}",
+                                   path="segmentation_details") from None
+    if mode == "all":
+        return {"is_all_user_campaign": True}
+    combine = form.get("combine") or "and"
+    included, excluded = [], []
+    for kind, name, data_type, operator, value, side in zip(
+            form.getlist("flt.kind"), form.getlist("flt.name"), form.getlist("flt.data_type"),
+            form.getlist("flt.operator"), form.getlist("flt.value"), form.getlist("flt.side")):
+        if not name.strip():
+            continue
+        item = _filter(kind, name.strip(), data_type, operator, value.strip())
+        (excluded if side == "exclude" else included).append(item)
+    result: dict[str, Any] = {"included_filters": {"filter_operator": combine,
+                                                   "filters": included}}
+    if excluded:
+        result["excluded_filters"] = {"filter_operator": "or", "filters": excluded}
+    return result
+
+
+def _content(form: Form, variables: list[dict] | None) -> dict:
+    if form.get("channel") == "CONNECTOR":
+        connector: dict[str, Any] = {"method": form.get("c.method") or "POST",
+                                     "url": _text(form, "c.url")}
+        for key in ("url_params", "headers"):
+            found = rows(form, f"c.{key}")
+            if found:
+                connector[key] = found
+        body = form.get("c.body") or ""
+        if body.strip():
+            connector["body_type"] = form.get("c.body_type") or "JSON"
+            connector["body"] = rows(form, "c.form") if connector["body_type"] == "FORM" \
+                else body
+        return {"connector": connector}
+    app: dict[str, Any] = {"connector_id": _number(_text(form, "connector_id")),
+                           "connection_id": _number(_text(form, "connection_id"))}
+    app["inputs"] = input_values(variables or [], "campaign", form)
+    return {"connected_app": app}
+
+
+def _scheduling(form: Form, delivery_type: str) -> dict:
+    send = form.get("send") or "ASAP"
+    if delivery_type == "PERIODIC":
+        send = "AT_FIXED_TIME"
+    if delivery_type == "EVENT_TRIGGERED" and send not in ("ASAP", "AT_FIXED_TIME"):
+        send = "ASAP"
+    details: dict[str, Any] = {"delivery_type": send}
+    for key in ("start_time", "expiry_time", "timezone"):
+        if _text(form, key):
+            details[key] = _text(form, key)
+    if delivery_type == "PERIODIC":
+        periodic: dict[str, Any] = {"sending_frequency": form.get("frequency") or "DAILY",
+                                    "repeat_frequency": _number(_text(form, "repeat_every")
+                                                                or "1")}
+        days = form.getlist("days_of_week")
+        if periodic["sending_frequency"] == "WEEKLY" and days:
+            periodic["repeat_on_days_of_week"] = days
+        dates = [d.strip() for d in _text(form, "dates_of_month").split(",") if d.strip()]
+        if periodic["sending_frequency"] == "MONTHLY" and dates:
+            periodic["repeat_on_date_of_month"] = [_number(d) for d in dates]
+        if _text(form, "occurrences"):
+            periodic["no_of_occurences"] = _number(_text(form, "occurrences"))
+        details["periodic_details"] = periodic
+    return details
+
+
+def _trigger(form: Form) -> dict:
+    condition: dict[str, Any] = {"included_filters": {"filter_operator": "or", "filters": [
+        {"filter_type": "actions", "action_name": _text(form, "trigger_event"), "executed": True,
+         "attributes": {"filter_operator": "and", "filters": []}}]}}
+    if (form.get("trigger_delay") or "ASAP") == "DELAY":
+        condition.update({"trigger_delay_type": "DELAY",
+                          "trigger_delay_value": _number(_text(form, "delay_value")),
+                          "trigger_delay_granularity": form.get("delay_unit") or "MINUTES"})
+    else:
+        condition["trigger_delay_type"] = "ASAP"
+    return condition
+
+
+def campaign_body(form: Form, variables: list[dict] | None, request_id: str) -> dict:
+    """The ``POST /api/campaigns`` body the wizard's three steps describe."""
+    delivery_type = form.get("delivery_type") or "ONE_TIME"
+    tags = [t.strip() for t in _text(form, "tags").split(",") if t.strip()]
+    body: dict[str, Any] = {
+        "request_id": request_id, "created_by": "dashboard@moesim.local",
+        "channel": form.get("channel") or "CONNECTED_APP",
+        "campaign_delivery_type": delivery_type,
+        "basic_details": {"name": _text(form, "name"), "tags": tags},
+        "campaign_content": {"content": _content(form, variables)},
+        "segmentation_details": segmentation(form),
+        "scheduling_details": _scheduling(form, delivery_type),
+    }
+    if delivery_type == "EVENT_TRIGGERED":
+        body["trigger_condition"] = _trigger(form)
+    if _text(form, "ccg_percentage"):
+        body["control_group_details"] = {
+            "is_campaign_control_group_enabled": True,
+            "campaign_control_group_percentage": _number(_text(form, "ccg_percentage"))}
+    if _text(form, "audience_limit"):
+        limit: dict[str, Any] = {"is_campaign_audience_limit_enabled": True,
+                                 "limit": _number(_text(form, "audience_limit"))}
+        if delivery_type != "ONE_TIME":
+            limit.update({"metric": "SENT", "frequency": "TOTAL"})
+        body["campaign_audience_limit"] = limit
+    if _text(form, "goal_event"):
+        goal: dict[str, Any] = {"goal_name": _text(form, "goal_name") or "Goal 1",
+                                "goal_event_name": _text(form, "goal_event")}
+        if _text(form, "goal_revenue_attribute"):
+            goal["revenue_attribute"] = _text(form, "goal_revenue_attribute")
+            goal["revenue_currency"] = _text(form, "goal_currency") or "USD"
+        body["conversion_goal_details"] = {"goals": [goal]}
+    controls: dict[str, Any] = {}
+    if _text(form, "throttle_rpm"):
+        controls["campaign_throttle_rpm"] = _number(_text(form, "throttle_rpm"))
+    for key in ("ignore_frequency_capping", "bypass_dnd"):
+        if form.get(key):
+            controls[key] = True
+    if _text(form, "limit_max_count"):
+        controls["limit_send_config"] = {
+            "enabled": True, "max_count": _number(_text(form, "limit_max_count")),
+            "window_value": _number(_text(form, "limit_window_value") or "1"),
+            "window_unit": form.get("limit_window_unit") or "DAYS"}
+    if controls:
+        body["delivery_controls"] = controls
+    if form.get("deduplicate"):
+        body["basic_details"]["deduplication_attribute"] = _text(form, "deduplicate")
+    return body
+
+
+def test_body(form: Form, variables: list[dict] | None) -> dict:
+    """The ``POST /api/campaigns/test`` body: the content plus who to send the test to."""
+    values = [v.strip() for v in _text(form, "test_values").replace("\n", ",").split(",")
+              if v.strip()]
+    return {"request_id": "dashboard-test", "channel": form.get("channel") or "CONNECTED_APP",
+            "basic_details": {"name": _text(form, "name") or "Test campaign"},
+            "campaign_content": {"content": _content(form, variables)},
+            "test_campaign_meta": {"identifier": form.get("test_identifier")
+                                   or "USER_ATTRIBUTE_UNIQUE_ID",
+                                   "identifier_values": values}}
+
+
+def errors_by_path(errors: list[dict]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        found.setdefault(error.get("path") or "", []).append(error["message"])
+    return found

@@ -1,0 +1,170 @@
+"""What the dashboard reads besides the API's own services: the workspace's counts, the live
+feed, the next jobs, the sinks and their inboxes, one delivery, sends over time, the attribute
+catalogue and user search. Secrets are masked here, before anything reaches a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import form_values
+from ..core.errors import NotFound
+from ..core.record_filters import DeliveryFilter
+from ..core.timestamps import iso
+from ..store import activity, attribute_types, connections, connectors, oauth_configs, users
+from ..store import segments as segment_table
+from ..store import sinks as sink_table
+from .context import Context
+
+HOUR_MS = 3_600_000
+MASK = form_values.MASK
+# A user is found by these stored attributes, in this order (MoEngage's "search users").
+SEARCH_KEYS = ("customer_id", "u_em", "u_mb")
+
+
+def counts(ctx: Context) -> dict:
+    now = ctx.clock.now_ms()
+    with ctx.store.read() as db:
+        recent = activity.deliveries_since(db, now - HOUR_MS)
+        return {"users": activity.user_count(db), "events": activity.event_count(db),
+                "campaigns": activity.campaign_count(db),
+                "deliveries_last_hour": sum(recent.values()),
+                "failed_last_hour": recent.get("failed", 0),
+                "pending_jobs": activity.pending_job_count(db)}
+
+
+def feed(ctx: Context, limit: int = 30) -> list[dict]:
+    """The latest events in and deliveries out, newest first."""
+    with ctx.store.read() as db:
+        events = activity.latest_events(db, limit)
+        sends = activity.deliveries_before(db, DeliveryFilter(), None, limit)
+    items = [{"kind": "event", "ts": e["ts"], "time": iso(e["ts"]), "customer_id": e["customer_id"],
+              "what": e["name"], "id": e["id"]} for e in events]
+    items += [{"kind": d["outcome"], "ts": d["ts"], "time": iso(d["ts"]),
+               "customer_id": d["customer_id"], "what": d["campaign_id"], "id": d["id"],
+               "reason": d["reason"], "http_status": d["http_status"]} for d in sends]
+    items.sort(key=lambda item: (item["ts"], item["id"]), reverse=True)
+    return items[:limit]
+
+
+def _delivery_view(row: dict) -> dict:
+    row["time"] = iso(row.pop("ts"))
+    row["status"] = row.pop("outcome")
+    return row
+
+
+def latest_deliveries(ctx: Context, match: DeliveryFilter, before: int | None,
+                      limit: int = 50) -> dict:
+    with ctx.store.read() as db:
+        rows = activity.deliveries_before(db, match, before, limit)
+    return {"deliveries": [_delivery_view(r) for r in rows],
+            "next": rows[-1]["id"] if len(rows) == limit else None}
+
+
+def delivery(ctx: Context, delivery_id: int) -> dict:
+    with ctx.store.read() as db:
+        row = activity.delivery(db, delivery_id)
+    if row is None:
+        raise NotFound(f"no delivery with id {delivery_id}", path="delivery_id")
+    return _delivery_view(row)
+
+
+def sends_over_time(ctx: Context, campaign_ids: list[str]) -> dict:
+    """Sent and failed per time bucket (about 40 buckets over the campaign's span), per
+    campaign id."""
+    if not campaign_ids:
+        return {"bucket_ms": 60_000, "series": {}}
+    with ctx.store.read() as db:
+        first, last = activity.time_span(db, campaign_ids)
+        span = (last - first) if first is not None else 0
+        bucket = max(60_000, -(-span // 40 // 60_000) * 60_000)
+        rows = activity.sends_over_time(db, campaign_ids, bucket)
+    series: dict[str, dict[str, dict[str, int]]] = {}
+    for campaign_id, start, outcome, n in rows:
+        series.setdefault(campaign_id, {}).setdefault(iso(start), {})[outcome] = n
+    return {"bucket_ms": bucket, "series": series}
+
+
+def next_jobs(ctx: Context, limit: int = 20) -> list[dict]:
+    with ctx.store.read() as db:
+        rows = activity.pending_jobs(db, limit)
+    return [{**r, "due": iso(r["due_at"])} for r in rows]
+
+
+def _secrets(db) -> tuple[str, ...]:
+    """Every secret value of the workspace's connections and OAuth configurations."""
+    found: set[str] = set()
+    for row in connections.all_(db):
+        config = connectors.version(db, row["connector_id"], row["connector_version"])["config"]
+        keys = form_values.secret_keys(config.get("input_variables", []))
+        found.update(str(v) for k, v in row["values"].items() if k in keys and v not in (None, ""))
+        for value in (connections.tokens(db, row["id"]) or {}).values():
+            if isinstance(value, str) and len(value) >= 4:
+                found.add(value)
+    for config in oauth_configs.all_(db):
+        token = config.get("token")
+        if isinstance(token, str) and token:
+            found.add(token)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _mask(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: _mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, secrets) for v in value]
+    return value
+
+
+def _masked_request(record: dict, secrets: tuple[str, ...]) -> dict:
+    headers = {}
+    for name, value in (record.get("headers") or {}).items():
+        if name.lower() in ("authorization", "proxy-authorization"):
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} {MASK}".strip()
+        headers[name] = value
+    return _mask({**record, "headers": headers}, secrets)
+
+
+def sinks(ctx: Context) -> list[dict]:
+    with ctx.store.read() as db:
+        rows = activity.sinks(db)
+    return [{**r, "last": iso(r["last_ms"]) if r["last_ms"] else None} for r in rows]
+
+
+def sink_inbox(ctx: Context, name: str, before: int | None, limit: int = 50) -> list[dict]:
+    """A sink's requests, newest first, with the workspace's secrets and credentials masked:
+    the dashboard shows what arrived, never a password."""
+    with ctx.store.read() as db:
+        records = activity.sink_requests(db, name, limit, before)
+        secrets = _secrets(db)
+    return [_masked_request(r, secrets) for r in records]
+
+
+def catalogue(ctx: Context) -> dict:
+    """The workspace's user attributes and events with their attribute types, for the
+    personalization helper and the audience builder."""
+    with ctx.store.read() as db:
+        return {"user": attribute_types.of(db, attribute_types.USER),
+                "events": segment_table.event_types(db)}
+
+
+def find_user(ctx: Context, query: str) -> str | None:
+    """The customer id of the user whose customer id, email or mobile is ``query``."""
+    with ctx.store.read() as db:
+        for key in SEARCH_KEYS:
+            found = users.find_by(db, key, query)
+            if found is not None:
+                return found[1]
+    return None
+
+
+def sink_state(ctx: Context, name: str) -> dict:
+    """A sink's behaviour and counters (``GET /_sim/sinks/<name>`` without its requests)."""
+    with ctx.store.read() as db:
+        state = sink_table.state(db, name)
+    return {"name": name, "behaviour": state.behaviour.as_dict(), "served": state.served,
+            "fail_next_left": state.fail_next_left}
