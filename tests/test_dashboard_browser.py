@@ -80,6 +80,7 @@ def test_partner_journey_from_config_to_sink_inbox(serve, page, tmp_path):
     marked = page.locator("ol.json-lines li.has-error")
     expect(marked.first).to_contain_text('"type": "passwrd"')
     expect(marked.first).to_contain_text("input_variables[1].type: 'passwrd' is not one of")
+    page.locator("#upload-errors").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "config-errors.png"), full_page=False)
 
     # ... fixed, pasted this time
@@ -186,3 +187,89 @@ def test_partner_journey_from_config_to_sink_inbox(serve, page, tmp_path):
     expected = "Failed to load resource: the server responded with a status of 422"
     assert [e for e in console.errors if expected not in e] == []
     assert len(console.errors) == 2, console.errors
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """``moesim serve`` with the bundled demo workspace, its campaign sent, on a virtual clock."""
+    from .conftest import Server
+
+    where = tmp_path_factory.mktemp("demo")
+    server = Server(["--fixtures", "bundled", "--clock", "virtual", "--start-time", START,
+                     "--db", str(where / "demo.db")], {})
+    try:
+        server.wait_ready()
+        advanced = requests.post(f"{server.url}/_sim/clock/advance", json={"seconds": 120},
+                                 timeout=60)
+        assert advanced.status_code == 200, advanced.text
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _pages(base: str) -> list[tuple[str, str]]:
+    campaign = requests.get(f"{base}/api/campaigns", timeout=10).json()["campaigns"][0]
+    delivery = requests.get(f"{base}/_sim/deliveries?limit=1", timeout=10).json()["deliveries"][0]
+    app_id = requests.get(f"{base}/api/apps", timeout=10).json()["apps"][0]["id"]
+    cid = campaign["campaign_id"]
+    return [("overview", "/"), ("apps", "/apps"), ("app-configure", f"/apps/{app_id}"),
+            ("app-integrate", f"/apps/{app_id}?tab=integrate"), ("campaigns", "/campaigns"),
+            ("campaign-new", "/campaigns/new"), ("campaign-performance", f"/campaigns/{cid}"),
+            ("campaign-edit", f"/campaigns/{cid}/edit"),
+            ("deliveries", f"/deliveries?id={delivery['id']}"), ("sinks", "/sinks"),
+            ("sink", "/sinks/acme-sms"), ("users", "/users"),
+            ("user", f"/users/{delivery['customer_id']}"), ("clock", "/clock"),
+            ("settings", "/settings")]
+
+
+PAGES = ["overview", "apps", "app-configure", "app-integrate", "campaigns", "campaign-new",
+         "campaign-performance", "campaign-edit", "deliveries", "sinks", "sink", "users", "user",
+         "clock", "settings"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_with_no_console_error(demo, page, name, tmp_path):
+    path = dict(_pages(demo))[name]
+    console = ConsoleWatch(page)
+    answer = page.goto(demo + path)
+    assert answer.status == 200
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("h1")).to_be_visible()
+    # every form field has a label a screen reader reads out
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea')].filter(e =>
+        !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+        && !e.closest('[role=radiogroup][aria-label], [role=group][aria-label]')
+        ).map(e => e.name || e.id)""")
+    assert unlabelled == []
+    page.screenshot(path=str(screenshot_dir(tmp_path) / f"{name}.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_pages_fit_a_narrow_window(demo, browser, tmp_path):
+    """Readable in a narrow window: nothing wider than the viewport but tables that scroll."""
+    context = browser.new_context(viewport={"width": 420, "height": 800})
+    narrow = context.new_page()
+    try:
+        for name in ("overview", "campaign-new", "campaign-performance"):
+            narrow.goto(demo + dict(_pages(demo))[name])
+            width = narrow.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 440, (name, width)
+        narrow.screenshot(path=str(screenshot_dir(tmp_path) / "narrow-performance.png"),
+                          full_page=True)
+    finally:
+        context.close()
+
+
+def test_keyboard_alone_creates_an_app(demo, page):
+    """Keyboard-usable: Tab to the field, type, Enter submits; focus is visible on the way."""
+    page.goto(f"{demo}/apps")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "app-name":
+            break
+    else:
+        pytest.fail("Tab never reached the App name field")
+    page.keyboard.type("Keyboard App")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard App")

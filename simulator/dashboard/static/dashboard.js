@@ -114,7 +114,15 @@
     });
   }
 
-  function setUp(root) { setUpFiles(root); drawCharts(root); }
+  // A config's first error line is scrolled into view inside its listing.
+  function showFirstError(root) {
+    root.querySelectorAll("ol.json-lines").forEach(function (list) {
+      const line = list.querySelector(".has-error");
+      if (line) list.scrollTop = line.offsetTop - list.offsetTop - 40;
+    });
+  }
+
+  function setUp(root) { setUpFiles(root); drawCharts(root); showFirstError(root); }
   document.addEventListener("DOMContentLoaded", function () {
     setUp(document); setUpSteps(document); applyShowWhen();
   });
