@@ -1,0 +1,198 @@
+"""The dashboard's pages through Flask's test client: the API's errors at their fields, nothing
+half-saved, secrets never in the HTML, workspaces; and its pure helpers (JSON lines with their
+paths, form fields to API bodies). The browser tests are in ``test_dashboard_browser.py``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from werkzeug.datastructures import MultiDict
+
+from simulator.dashboard import forms, jsonview
+
+ROOT = Path(__file__).parent.parent
+SECRET = "tok-3f9a-very-secret"
+
+
+def _config() -> dict:
+    text = (ROOT / "fixtures/connectors/acme_send_sms.json").read_text()
+    return json.loads(text.replace("${MOESIM_URL}", "http://127.0.0.1:9"))
+
+
+def _connected(client) -> tuple[int, int, int]:
+    app_id = client.post("/api/apps", json={"name": "Acme"}).json["id"]
+    connector_id = client.post(f"/api/apps/{app_id}/connectors", json=_config()).json["id"]
+    connection = client.post("/api/connections", json={
+        "connector_id": connector_id, "name": "Prod", "values": {
+            "account_sid": "AC0123456789", "auth_token": SECRET, "sender_id": "ACME",
+            "region": "in"}})
+    assert connection.status_code == 201, connection.json
+    return app_id, connector_id, connection.json["id"]
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# ---- pure helpers ---------------------------------------------------------------------------
+
+def test_json_lines_carry_their_paths_and_errors_mark_their_line():
+    lines = jsonview.annotate({"a": {"b": [1, {"c": "x"}]}, "d": {}},
+                              [("a.b[1].c", "bad"), ("d.missing", "is required"),
+                               ("(root)", "whole")])
+    by_text = {line.text.strip(): line for line in lines}
+    assert by_text['"c": "x"'].path == "a.b[1].c"
+    assert by_text['"c": "x"'].errors == ["a.b[1].c: bad"]
+    # a missing key is marked at the object that lacks it; a root error at the first line
+    assert by_text['"d": {}'].errors == ["d.missing: is required"]
+    assert lines[0].errors == ["(root): whole"]
+    assert "\n".join(line.text for line in lines) == json.dumps(
+        {"a": {"b": [1, {"c": "x"}]}, "d": {}}, indent=2)
+
+
+def test_form_fields_become_input_values_by_type():
+    variables = [
+        {"visibility_scope": "campaign", "key": "tags", "type": "key_value"},
+        {"visibility_scope": "campaign", "key": "regions", "type": "dropdown",
+         "allow_multiple": True},
+        {"visibility_scope": "campaign", "key": "note", "type": "text"},
+        {"visibility_scope": "campaign", "key": "hidden", "type": "text", "is_hidden": True},
+        {"visibility_scope": "app_marketplace", "key": "other", "type": "text"},
+    ]
+    form = MultiDict([("f.tags.k", "a"), ("f.tags.v", "1"), ("f.tags.k", ""), ("f.tags.v", ""),
+                      ("f.regions", "in"), ("f.regions", "eu"), ("f.note", "  "),
+                      ("f.hidden", "x"), ("f.other", "y")])
+    assert forms.input_values(variables, "campaign", form) == {
+        "tags": [{"key": "a", "value": "1"}], "regions": ["in", "eu"]}
+
+
+def test_the_wizard_builds_moengage_campaign_bodies():
+    one_time = forms.campaign_body(MultiDict({
+        "name": "Welcome SMS", "tags": "a, b", "audience": "all", "channel": "CONNECTED_APP",
+        "connector_id": "3", "connection_id": "4", "delivery_type": "ONE_TIME", "send": "ASAP",
+        "goal_event": "Purchase", "goal_revenue_attribute": "amount"}), [], "r1")
+    assert one_time["basic_details"] == {"name": "Welcome SMS", "tags": ["a", "b"]}
+    assert one_time["segmentation_details"] == {"is_all_user_campaign": True}
+    assert one_time["campaign_content"]["content"]["connected_app"] == {
+        "connector_id": 3, "connection_id": 4, "inputs": {}}
+    assert one_time["scheduling_details"] == {"delivery_type": "ASAP"}
+    assert one_time["conversion_goal_details"]["goals"][0]["revenue_currency"] == "USD"
+    periodic = forms.campaign_body(MultiDict([
+        ("name", "Digest"), ("audience", "filters"), ("combine", "or"),
+        ("flt.side", "include"), ("flt.kind", "user_attributes"), ("flt.name", "plan"),
+        ("flt.data_type", "string"), ("flt.operator", "is"), ("flt.value", "pro"),
+        ("flt.side", "exclude"), ("flt.kind", "actions"), ("flt.name", "Churned"),
+        ("flt.data_type", "string"), ("flt.operator", "is"), ("flt.value", ""),
+        ("delivery_type", "PERIODIC"), ("start_time", "2026-01-05T10:00:00"),
+        ("frequency", "WEEKLY"), ("days_of_week", "MONDAY"), ("occurrences", "3"),
+        ("channel", "CONNECTOR"), ("c.url", "https://p.example/x"), ("c.headers.k", "X-A"),
+        ("c.headers.v", "1"), ("c.body", '{"a": 1}')]), None, "r2")
+    assert periodic["segmentation_details"]["included_filters"] == {
+        "filter_operator": "or", "filters": [{"filter_type": "user_attributes", "name": "plan",
+                                             "data_type": "string", "operator": "is",
+                                             "value": "pro"}]}
+    assert periodic["segmentation_details"]["excluded_filters"]["filters"][0][
+        "action_name"] == "Churned"
+    assert periodic["scheduling_details"]["periodic_details"] == {
+        "sending_frequency": "WEEKLY", "repeat_frequency": 1,
+        "repeat_on_days_of_week": ["MONDAY"], "no_of_occurences": 3}
+    assert periodic["campaign_content"]["content"]["connector"] == {
+        "method": "POST", "url": "https://p.example/x", "headers": [{"key": "X-A", "value": "1"}],
+        "body_type": "JSON", "body": '{"a": 1}'}
+
+
+# ---- pages ----------------------------------------------------------------------------------
+
+def test_a_connection_form_shows_the_apis_errors_at_their_fields_and_saves_nothing(client):
+    app_id, connector_id, _ = _connected(client)
+    form = {"connector_id": str(connector_id), "name": "", "f.account_sid": "nope",
+            "f.auth_token": SECRET, "f.region": "mars"}
+    page = client.post(f"/apps/{app_id}/integrate", data=form)
+    api = client.post("/api/connections", json={
+        "connector_id": connector_id, "name": "",
+        "values": {"account_sid": "nope", "auth_token": SECRET, "region": "mars"}})
+    assert page.status_code == api.status_code == 422
+    html = _text(page)
+    for error in api.json["errors"]:
+        field = re.search(rf'data-path="{re.escape(error["path"])}".*?</div>', html, re.S)
+        assert field and f'{error["path"]}: {error["message"]}' in field.group(0).replace(
+            "&#39;", "'"), error
+    assert SECRET not in html  # the typed secret is not sent back into the form
+    assert len(client.get(f"/api/connections?connector_id={connector_id}").json[
+        "connections"]) == 1
+
+
+def test_a_campaign_with_mistakes_is_not_created_and_each_error_is_at_its_field(client):
+    _, connector_id, connection_id = _connected(client)
+    page = client.post("/campaigns/new", data={
+        "request_id": "r-bad", "name": "Hi", "audience": "all", "channel": "CONNECTED_APP",
+        "connector_id": str(connector_id), "connection_id": str(connection_id),
+        "delivery_type": "ONE_TIME", "send": "AT_FIXED_TIME", "action": "create"})
+    assert page.status_code == 422
+    html = _text(page)
+    assert 'data-path="basic_details.name">basic_details.name: is required (5-256' in html
+    assert 'data-path="campaign_content.content.connected_app.inputs.to"' in html
+    assert "scheduling_details.start_time" in html
+    assert client.get("/api/campaigns").json["campaigns"] == []
+
+
+def test_a_config_upload_lists_every_error_and_marks_its_line(client):
+    app_id = client.post("/api/apps", json={"name": "Acme"}).json["id"]
+    config = _config()
+    config["input_variables"][1]["type"] = "passwrd"
+    del config["auth"]["alias"]
+    page = client.post(f"/apps/{app_id}/configure", data={"config": json.dumps(config)})
+    api = client.post(f"/api/apps/{app_id}/connectors", json=config)
+    assert page.status_code == api.status_code == 422
+    html = _text(page).replace("&#39;", "'").replace("&#34;", '"')
+    marked = re.findall(r'<li class="has-error"[^>]*data-path="([^"]*)"', html)
+    assert marked == ["input_variables[1].type", "auth"]
+    for error in api.json["errors"]:
+        assert f"⚠ {error['path']}: {error['message']}" in html
+    assert client.get(f"/api/apps/{app_id}").json["connectors"] == []
+    not_json = client.post(f"/apps/{app_id}/configure", data={"config": "{nope"})
+    assert not_json.status_code == 422 and "not JSON" in _text(not_json)
+
+
+def test_secrets_never_reach_the_html(client):
+    app_id, connector_id, connection_id = _connected(client)
+    # what a partner endpoint received, credentials included, in a sink
+    client.post("/_sim/sink/partner/v1/send?key=" + SECRET, data=json.dumps({"token": SECRET}),
+                headers={"Authorization": "Bearer " + SECRET, "X-Api-Key": SECRET,
+                         "Content-Type": "application/json"})
+    pages = ["/", f"/apps/{app_id}", f"/apps/{app_id}?tab=integrate", "/campaigns/new",
+             f"/campaigns/new/content?connector_id={connector_id}", "/sinks", "/sinks/partner",
+             "/sinks/partner?seq=1", "/fragments/sinks/partner", "/deliveries", "/users",
+             "/clock", "/settings"]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert SECRET not in _text(response), path
+    inbox = _text(client.get("/sinks/partner?seq=1"))
+    assert "Bearer ********" in inbox and "/v1/send" in inbox
+    # the API itself still shows the partner exactly what arrived (README: the sink)
+    assert SECRET in json.dumps(client.get("/_sim/sinks/partner").json)
+
+
+def test_the_dashboard_of_a_workspace_stays_in_it(client):
+    assert client.post("/_sim/workspaces", json={"id": "ci-7"}).status_code == 201
+    client.post("/_ws/ci-7/api/apps", json={"name": "Only in ci-7"})
+    inside = _text(client.get("/_ws/ci-7/apps"))
+    assert "Only in ci-7" in inside and 'href="/_ws/ci-7/campaigns"' in inside
+    assert "Only in ci-7" not in _text(client.get("/apps"))
+
+
+def test_an_unknown_object_is_a_404_page(client):
+    response = client.get("/campaigns/nope")
+    assert response.status_code == 404
+    assert "text/html" in response.content_type and "no campaign with id" in _text(response)
+
+
+def test_clock_page_advances_and_reports_bad_durations_at_the_field(client):
+    bad = client.post("/clock", data={"action": "advance", "duration": "soon"})
+    assert bad.status_code == 400 and "seconds: &#39;soon&#39; is not a duration" in _text(bad)
+    moved = client.post("/clock", data={"action": "advance", "duration": "2h"})
+    assert moved.status_code == 303
+    assert client.get("/_sim/clock").json["now"] == "2026-11-22T14:00:00.000Z"
