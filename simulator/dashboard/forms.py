@@ -113,6 +113,16 @@ def segmentation(form: Form) -> Any:
     return result
 
 
+def _form_rows(text: str) -> list[dict]:
+    """A FORM body typed as ``key=value`` lines."""
+    found = []
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip():
+            found.append({"key": key.strip(), "value": value.strip()})
+    return found
+
+
 def _content(form: Form, variables: list[dict] | None) -> dict:
     if form.get("channel") == "CONNECTOR":
         connector: dict[str, Any] = {"method": form.get("c.method") or "POST",
@@ -124,8 +134,7 @@ def _content(form: Form, variables: list[dict] | None) -> dict:
         body = form.get("c.body") or ""
         if body.strip():
             connector["body_type"] = form.get("c.body_type") or "JSON"
-            connector["body"] = rows(form, "c.form") if connector["body_type"] == "FORM" \
-                else body
+            connector["body"] = _form_rows(body) if connector["body_type"] == "FORM" else body
         return {"connector": connector}
     app: dict[str, Any] = {"connector_id": _number(_text(form, "connector_id")),
                            "connection_id": _number(_text(form, "connection_id"))}

@@ -68,19 +68,23 @@ def delivery(ctx: Context, delivery_id: int) -> dict:
     return _delivery_view(row)
 
 
-def sends_over_time(ctx: Context, campaign_ids: list[str]) -> dict:
-    """Sent and failed per time bucket (about 40 buckets over the campaign's span), per
-    campaign id."""
+def sends_over_time(ctx: Context, campaign_ids: list[str], buckets: int = 40) -> dict:
+    """Sent and failed per time bucket (whole minutes, at most ``buckets`` of them over the
+    campaigns' span), per campaign id: one pass over the deliveries, regrouped here."""
     if not campaign_ids:
         return {"bucket_ms": 60_000, "series": {}}
     with ctx.store.read() as db:
-        first, last = activity.time_span(db, campaign_ids)
-        span = (last - first) if first is not None else 0
-        bucket = max(60_000, -(-span // 40 // 60_000) * 60_000)
-        rows = activity.sends_over_time(db, campaign_ids, bucket)
+        rows = activity.sends_per_minute(db, campaign_ids)
+    if not rows:
+        return {"bucket_ms": 60_000, "series": {}}
+    first = min(r[1] for r in rows)
+    span = max(r[1] for r in rows) - first
+    bucket = max(60_000, -(-span // buckets // 60_000) * 60_000)
     series: dict[str, dict[str, dict[str, int]]] = {}
-    for campaign_id, start, outcome, n in rows:
-        series.setdefault(campaign_id, {}).setdefault(iso(start), {})[outcome] = n
+    for campaign_id, minute, outcome, n in sorted(rows, key=lambda r: r[1]):
+        start = iso(first + (minute - first) // bucket * bucket)
+        slot = series.setdefault(campaign_id, {}).setdefault(start, {})
+        slot[outcome] = slot.get(outcome, 0) + n
     return {"bucket_ms": bucket, "series": series}
 
 

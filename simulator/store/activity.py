@@ -62,18 +62,12 @@ def delivery(db: Database, delivery_id: int) -> dict | None:
     return record
 
 
-def sends_over_time(db: Database, campaign_ids: list[str], bucket_ms: int) -> list[tuple]:
-    """``(campaign_id, bucket start ms, outcome, count)`` of the campaigns' deliveries."""
+def sends_per_minute(db: Database, campaign_ids: list[str]) -> list[tuple]:
+    """``(campaign_id, minute start ms, outcome, count)`` of the campaigns' deliveries."""
     marks = ", ".join("?" * len(campaign_ids))
-    return db.execute(f"SELECT campaign_id, (ts / ?) * ?, outcome, count(*) FROM deliveries "
-                      f"WHERE campaign_id IN ({marks}) GROUP BY 1, 2, 3 ORDER BY 2",
-                      [bucket_ms, bucket_ms, *campaign_ids]).fetchall()
-
-
-def time_span(db: Database, campaign_ids: list[str]) -> tuple[int | None, int | None]:
-    marks = ", ".join("?" * len(campaign_ids))
-    return tuple(db.execute(f"SELECT min(ts), max(ts) FROM deliveries "
-                            f"WHERE campaign_id IN ({marks})", campaign_ids).fetchone())
+    return db.execute(f"SELECT campaign_id, (ts / 60000) * 60000, outcome, count(*) "
+                      f"FROM deliveries WHERE campaign_id IN ({marks}) GROUP BY 1, 2, 3",
+                      campaign_ids).fetchall()
 
 
 def pending_jobs(db: Database, limit: int) -> list[dict]:
