@@ -273,3 +273,39 @@ def test_keyboard_alone_creates_an_app(demo, page):
     page.keyboard.type("Keyboard App")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard App")
+
+
+def test_wizard_counts_an_audience_of_rows_and_previews_periodic_fire_times(demo, page):
+    """Step 1's audience rows count what ``POST /api/segments/count`` counts; step 3 previews
+    a weekly schedule's next fire times (spec §5.3) before launch."""
+    expected = requests.post(f"{demo}/api/segments/count", json={"segmentation_details": {
+        "included_filters": {"filter_operator": "and", "filters": [
+            {"filter_type": "user_attributes", "name": "plan", "data_type": "string",
+             "operator": "is", "value": "pro"}]}}}, timeout=10).json()["count"]
+    console = ConsoleWatch(page)
+    page.goto(f"{demo}/campaigns/new")
+    expect(page.get_by_label("segmentation_details (JSON)")).to_be_hidden()
+    page.get_by_label("Filter users by").check()
+    page.get_by_label("filter 1: attribute, event or segment id").fill("plan")
+    page.get_by_label("filter 1: value").fill("pro")
+    page.get_by_role("button", name="Show count").click()
+    expect(page.get_by_test_id("segment-count")).to_have_text(
+        f"{expected:,} users in this audience now.")
+
+    page.get_by_role("button", name="2 Content").click()
+    page.get_by_label("Connector (custom request)").check()
+    expect(page.get_by_label("URL", exact=True)).to_be_visible()
+    expect(page.get_by_label("Connection", exact=True)).to_be_hidden()
+
+    page.get_by_role("button", name="3 Schedule and goals").click()
+    page.get_by_label("Periodic").check()
+    page.get_by_label("Start time").fill("2026-01-05T10:00:00")
+    page.get_by_label("Frequency", exact=True).select_option("WEEKLY")
+    page.get_by_label("Mon", exact=True).check()
+    page.get_by_label("Wed", exact=True).check()
+    page.get_by_role("button", name="Preview the next fire times").click()
+    times = page.get_by_test_id("fire-times").locator("li")
+    expect(times).to_have_text(["2026-01-05T10:00:00+00:00", "2026-01-07T10:00:00+00:00",
+                                "2026-01-12T10:00:00+00:00", "2026-01-14T10:00:00+00:00",
+                                "2026-01-19T10:00:00+00:00"])
+    assert console.errors == []
