@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from .browser import START, VIEWPORT, ConsoleWatch, launch, screenshot_dir
+from .test_oauth import FakeOAuthPartner, _oauth_config
 
 ROOT = Path(__file__).parent.parent
 WORKSPACE, KEY = "MOESIMDEMO", "moesim-data-api-key"
@@ -309,3 +312,36 @@ def test_wizard_counts_an_audience_of_rows_and_previews_periodic_fire_times(demo
                                 "2026-01-12T10:00:00+00:00", "2026-01-14T10:00:00+00:00",
                                 "2026-01-19T10:00:00+00:00"])
     assert console.errors == []
+
+
+def test_authorize_runs_the_oauth_flow_of_a_connection(serve, page, tmp_path):
+    """Spec §2.5: an OAuth connection is pending until **Authorize** has run the
+    authorization-code flow (partner's authorize page, MoEngage's callback, token call)."""
+    partner = ThreadingHTTPServer(("127.0.0.1", 0), FakeOAuthPartner)
+    FakeOAuthPartner.issued = []
+    threading.Thread(target=partner.serve_forever, daemon=True).start()
+    try:
+        server = serve("--fixtures", "none", "--clock", "virtual", "--start-time", START,
+                       "--db", str(tmp_path / "oauth.db"))
+        base = server.url
+        partner_url = f"http://127.0.0.1:{partner.server_address[1]}"
+        app_id = requests.post(f"{base}/api/apps", json={"name": "OAuth App"},
+                               timeout=10).json()["id"]
+        connector = requests.post(f"{base}/api/apps/{app_id}/connectors",
+                                  json=_oauth_config(partner_url, base), timeout=10).json()
+        requests.post(f"{base}/api/connections", json={
+            "connector_id": connector["id"], "name": "Needs OAuth",
+            "values": {"account_id": "ABC123", "account_key": "client-secret"}}, timeout=10)
+        page.goto(f"{base}/apps/{app_id}?tab=integrate")
+        expect(page.locator("tbody")).to_contain_text("authorization_pending")
+        page.get_by_role("link", name="Authorize").click()
+        page.wait_for_url(re.compile(r"/v3/partner/oauth/callback"))
+        page.goto(f"{base}/apps/{app_id}?tab=integrate")
+        expect(page.locator("tbody").first).to_contain_text("connected")
+        expect(page.get_by_role("link", name="Authorize")).to_have_count(0)
+        html = page.content()
+        assert "access-1" not in html and "refresh-1" not in html and "client-secret" not in html
+        assert [call["grant"] for call in FakeOAuthPartner.issued] == ["authorization_code"]
+    finally:
+        partner.shutdown()
+        partner.server_close()
