@@ -41,7 +41,8 @@ def page(browser):
 
 def _config(base: str) -> dict:
     text = (ROOT / "fixtures/connectors/acme_send_sms.json").read_text()
-    config = json.loads(text.replace("${MOESIM_URL}/_sim/sink/acme-sms", f"{base}/_sim/sink/journey"))
+    config = json.loads(text.replace("${MOESIM_URL}/_sim/sink/acme-sms",
+                                     f"{base}/_sim/sink/journey"))
     config["basic_info"]["name"] = "Journey Send SMS"
     return config
 

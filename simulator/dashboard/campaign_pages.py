@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
 
 from flask import redirect, request, url_for
 
@@ -200,6 +199,7 @@ def _performance(ctx, campaign_id: str) -> dict:
                                                          for t in labels]})
     failures = [(group, detail, n) for group, details in stats["failure_breakdown"].items()
                 if group != "removed" for detail, n in details.items()]
+    goals = stats.get("conversions", {})
     charts = {
         "funnel": {"type": "bar", "labels": list(stats["funnel"]),
                    "datasets": [{"label": "users", "data": list(stats["funnel"].values())}]},
@@ -208,11 +208,9 @@ def _performance(ctx, campaign_id: str) -> dict:
                      "datasets": [{"label": "deliveries",
                                    "data": [n for _, _, n in failures] + list(removed.values())}]},
         "over_time": {"type": "line", "labels": labels, "datasets": datasets},
-        "conversions": {"type": "bar", "labels": list(stats.get("conversions", {})),
-                        "datasets": [{"label": "conversions", "data": [
-                            g.get("conversions", 0) for g in stats.get("conversions", {}).values()]},
-                            {"label": "revenue", "data": [
-                                g.get("revenue", 0) for g in stats.get("conversions", {}).values()]}]},
+        "conversions": {"type": "bar", "labels": list(goals),
+                        "datasets": [{"label": key, "data": [g.get(key, 0) for g in goals.values()]}
+                                     for key in ("conversions", "revenue")]},
     }
     return {"campaign": campaign, "stats": stats, "removed": sum(removed.values()),
             "removed_by": removed, "failures": failures, "charts": charts,

@@ -1,6 +1,7 @@
 """Bench: the dashboard's page times (server time: Flask's test client, the full request
 handling without the network) on a database of 1M users and 10M events, plus 100k deliveries
-(half of them of one campaign, the rest spread over 19 more) and 10k requests in one sink. Target: every page < 300 ms.
+(half of them of one campaign, the rest spread over 19 more) and 10k requests in one sink.
+Target: every page < 300 ms.
 
     python tests/bench/bench_dashboard.py [--users 1000000] [--events 10000000] [--runs 5]
                                           [--db /tmp/moesim-bench-dashboard.db]
