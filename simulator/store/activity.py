@@ -28,8 +28,11 @@ def campaign_count(db: Database) -> int:
 
 
 def deliveries_since(db: Database, since_ms: int) -> dict[str, int]:
-    return dict(db.execute("SELECT outcome, count(*) FROM deliveries WHERE ts >= ? "
-                           "GROUP BY outcome", [since_ms]).fetchall())
+    """Every delivery belongs to a campaign (or a periodic instance, also a campaigns row), so
+    naming them all lets ``ix_deliveries_campaign_ts`` range over each one's recent rows."""
+    return dict(db.execute("SELECT outcome, count(*) FROM deliveries WHERE campaign_id IN "
+                           "(SELECT id FROM campaigns) AND ts >= ? GROUP BY outcome",
+                           [since_ms]).fetchall())
 
 
 def latest_events(db: Database, limit: int) -> list[dict]:
