@@ -80,7 +80,8 @@ def _connectors(ctx) -> list[dict]:
 
 
 def _variables(ctx, form) -> list[dict] | None:
-    connector_id = form.get("connector_id", type=int) if hasattr(form, "getlist") else None
+    """The chosen connector's input variables (its campaign fields), if one is chosen."""
+    connector_id = form.get("connector_id", type=int)
     if not connector_id:
         return None
     found, _ = attempt(lambda: connected_apps.connector(ctx, connector_id))
@@ -97,7 +98,7 @@ def _wizard(status: int = 200, **values):
     return page("wizard.html", status, form=form, connectors=connectors, chosen=chosen,
                 catalogue=activity.catalogue(ctx), saved_segments=segments.all_(ctx),
                 request_id=form.get("request_id") or f"dashboard-{secrets.token_hex(8)}",
-                identifiers=list(trial.IDENTIFIERS)[::2], **values)
+                **values)
 
 
 @bp.get("/campaigns/new")

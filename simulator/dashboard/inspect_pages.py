@@ -9,9 +9,10 @@ from flask import redirect, request, url_for
 
 from ..core.errors import FieldError, ValidationFailed
 from ..core.record_filters import parse_delivery_filter
-from ..services import activity, profiles, segments, sinks as sink_service
+from ..services import activity, profiles, segments
+from ..services import sinks as sink_service
 from . import bp
-from .common import PAGE_SIZE, attempt, context, error_values, fragment, page
+from .common import PAGE_SIZE, attempt, context, error_values, fragment, page, wants_fragment
 
 DELIVERY_FILTERS = ("campaign_id", "customer_id", "status", "since", "until")
 
@@ -130,7 +131,7 @@ def users_count():
             f"not JSON: {exc}", errors=[FieldError("segmentation_details", f"not JSON: {exc}")])
     else:
         found, problem = attempt(lambda: segments.count(ctx, payload))
-    if request.headers.get("HX-Request") == "true":
+    if wants_fragment():
         return fragment("_count.html", problem.status if problem else 200, count=found,
                         **error_values(problem))
     listing = profiles.user_page(ctx, PAGE_SIZE, 0)
