@@ -8,9 +8,13 @@ import json
 import re
 from pathlib import Path
 
+import requests
+
 from werkzeug.datastructures import MultiDict
 
 from simulator.dashboard import forms, jsonview
+
+from .conftest import KEY, WORKSPACE, basic
 
 ROOT = Path(__file__).parent.parent
 SECRET = "tok-3f9a-very-secret"
@@ -30,6 +34,10 @@ def _connected(client) -> tuple[int, int, int]:
             "region": "in"}})
     assert connection.status_code == 201, connection.json
     return app_id, connector_id, connection.json["id"]
+
+
+def _auth() -> dict:
+    return basic(WORKSPACE, KEY)
 
 
 def _text(response) -> str:
@@ -196,3 +204,35 @@ def test_clock_page_advances_and_reports_bad_durations_at_the_field(client):
     moved = client.post("/clock", data={"action": "advance", "duration": "2h"})
     assert moved.status_code == 303
     assert client.get("/_sim/clock").json["now"] == "2026-11-22T14:00:00.000Z"
+
+
+def test_every_failure_figure_links_to_its_deliveries(client, partner):
+    """Performance page -> delivery log filtered by the failure's reason (``http:503``)."""
+    requests.put(f"{partner}/_sim/sinks/acme", json={"fail_next": {"count": 1, "status": 503}},
+                 timeout=5)
+    app_id = client.post("/api/apps", json={"name": "Acme"}).json["id"]
+    config = json.loads((ROOT / "fixtures/connectors/acme_send_sms.json").read_text().replace(
+        "${MOESIM_URL}/_sim/sink/acme-sms", f"{partner}/_sim/sink/acme"))
+    connector_id = client.post(f"/api/apps/{app_id}/connectors", json=config).json["id"]
+    connection_id = client.post("/api/connections", json={
+        "connector_id": connector_id, "name": "Prod", "values": {
+            "account_sid": "AC0123456789", "auth_token": SECRET, "sender_id": "ACME",
+            "region": "in"}}).json["id"]
+    for i in (1, 2):
+        client.post("/v1/customer/W1", headers=_auth(), json={
+            "type": "customer", "customer_id": f"u{i}", "attributes": {"mobile": f"+9{i}"}})
+    created = client.post("/campaigns/new", data={
+        "request_id": "r-links", "name": "Links campaign", "audience": "all",
+        "channel": "CONNECTED_APP", "connector_id": str(connector_id),
+        "connection_id": str(connection_id), "f.message": "hi",
+        "f.to": "{{UserAttribute['Mobile Number (Standard)']}}", "delivery_type": "ONE_TIME", "send": "ASAP", "action": "create"})
+    assert created.status_code == 303, _text(created)
+    client.post("/_sim/clock/advance", json={"seconds": 60})
+    performance = _text(client.get(created.headers["Location"]))
+    link = re.search(r'<a href="([^"]*reason=http(?::|%3A)503[^"]*)">1</a>', performance)
+    assert link, performance
+    listed = _text(client.get(link.group(1).replace("&amp;", "&")))
+    assert listed.count('data-testid="delivery-link"') == 1 and "http:503" in listed
+    everything = _text(client.get("/deliveries?reason=http"))
+    assert everything.count('data-testid="delivery-link"') == 1
+    assert _text(client.get("/deliveries?reason=h")).count('data-testid="delivery-link"') == 0

@@ -198,16 +198,20 @@ def _performance(ctx, campaign_id: str) -> dict:
         if not number:
             datasets.append({"label": "failed", "data": [series.get(t, {}).get("failed", 0)
                                                          for t in labels]})
-    failures = [(group, detail, n) for group, details in stats["failure_breakdown"].items()
+    # (group, detail, count, the delivery log's reason): the breakdown renames reason prefixes
+    prefixes = {group: kind for kind, group in campaigns.BREAKDOWN_GROUPS.items()}
+    failures = [(group, detail, n, f"{prefixes.get(group, group)}:{detail}")
+                for group, details in stats["failure_breakdown"].items()
                 if group != "removed" for detail, n in details.items()]
     goals = stats.get("conversions", {})
     charts = {
         "funnel": {"type": "bar", "labels": list(stats["funnel"]),
                    "datasets": [{"label": "users", "data": list(stats["funnel"].values())}]},
-        "failures": {"type": "bar", "labels": [f"{g}: {d}" for g, d, _ in failures]
+        "failures": {"type": "bar", "labels": [f"{g}: {d}" for g, d, _, _ in failures]
                      + [f"removed: {r}" for r in removed],
                      "datasets": [{"label": "deliveries",
-                                   "data": [n for _, _, n in failures] + list(removed.values())}]},
+                                   "data": [n for _, _, n, _ in failures]
+                                   + list(removed.values())}]},
         "over_time": {"type": "line", "labels": labels, "datasets": datasets},
         "conversions": {"type": "bar", "labels": list(goals),
                         "datasets": [{"label": key, "data": [g.get(key, 0) for g in goals.values()]}

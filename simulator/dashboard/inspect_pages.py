@@ -24,11 +24,13 @@ def _delivery_values() -> dict:
     if problem:
         return {"listing": {"deliveries": [], "next": None}, **error_values(problem),
                 "wanted": dict(given)}
+    reason = (request.args.get("reason") or "").strip() or None
     listing = activity.latest_deliveries(ctx, match, request.args.get("before", type=int),
-                                         PAGE_SIZE)
+                                         PAGE_SIZE, reason)
     chosen_id = request.args.get("id", type=int)
     chosen, _ = attempt(lambda: activity.delivery(ctx, chosen_id)) if chosen_id else (None, None)
-    return {"listing": listing, "wanted": dict(given), "chosen": chosen,
+    return {"listing": listing, "wanted": {**dict(given), "reason": reason or ""},
+            "chosen": chosen,
             "errors": {}, "message": None}
 
 

@@ -53,9 +53,11 @@ def _delivery_view(row: dict) -> dict:
 
 
 def latest_deliveries(ctx: Context, match: DeliveryFilter, before: int | None,
-                      limit: int = 50) -> dict:
+                      limit: int = 50, reason: str | None = None) -> dict:
+    """The delivery log newest first; ``reason`` narrows it to one failure or hold-back reason
+    (``http:503``, ``duplicate``) or a group of them (``http``, ``no_response``)."""
     with ctx.store.read() as db:
-        rows = activity.deliveries_before(db, match, before, limit)
+        rows = activity.deliveries_before(db, match, before, limit, reason)
     return {"deliveries": [_delivery_view(r) for r in rows],
             "next": rows[-1]["id"] if len(rows) == limit else None}
 

@@ -43,9 +43,13 @@ def latest_events(db: Database, limit: int) -> list[dict]:
 
 
 def deliveries_before(db: Database, match: DeliveryFilter, before_id: int | None,
-                      limit: int) -> list[dict]:
-    """Deliveries matching ``match``, newest first, without their request and response."""
+                      limit: int, reason: str | None = None) -> list[dict]:
+    """Deliveries matching ``match`` (and whose reason is ``reason`` or starts with it and a
+    colon: ``http`` matches ``http:503``), newest first, without their request and response."""
     where, params = delivery_where(match)
+    if reason:
+        where, params = [*where, "(reason = ? OR reason LIKE ? ESCAPE '\\')"], [
+            *params, reason, reason.replace("%", "\\%").replace("_", "\\_") + ":%"]
     if before_id is not None:
         where, params = ["id < ?", *where], [before_id, *params]
     clause = f"WHERE {' AND '.join(where)} " if where else ""
