@@ -236,3 +236,20 @@ def test_every_failure_figure_links_to_its_deliveries(client, partner):
     everything = _text(client.get("/deliveries?reason=http"))
     assert everything.count('data-testid="delivery-link"') == 1
     assert _text(client.get("/deliveries?reason=h")).count('data-testid="delivery-link"') == 0
+
+
+def test_settings_show_the_apis_errors_and_keep_the_setting(client):
+    """Spec §5.5 settings: a bad DND setting is refused with the API's errors, nothing stored."""
+    bad = {"enabled": True, "from": "25:00", "to": "08:00", "action": "discard"}
+    page = client.post("/settings/dnd", data={"value": json.dumps(bad)})
+    api = client.put("/api/settings/dnd", json=bad)
+    assert page.status_code == api.status_code == 422
+    html = _text(page)
+    for error in api.json["errors"]:
+        assert f'{error["path"]}: {error["message"]}' in html.replace("&#39;", "'")
+    assert client.get("/api/settings/dnd").json == {"enabled": False}
+    assert client.post("/settings/dnd", data={"value": "{"}).status_code == 422
+    good = client.post("/settings/global-control-group",
+                       data={"value": '{"enabled": true, "percentage": 10}'})
+    assert good.status_code == 303
+    assert client.get("/api/settings/global-control-group").json["percentage"] == 10
