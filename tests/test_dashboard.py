@@ -225,7 +225,8 @@ def test_every_failure_figure_links_to_its_deliveries(client, partner):
         "request_id": "r-links", "name": "Links campaign", "audience": "all",
         "channel": "CONNECTED_APP", "connector_id": str(connector_id),
         "connection_id": str(connection_id), "f.message": "hi",
-        "f.to": "{{UserAttribute['Mobile Number (Standard)']}}", "delivery_type": "ONE_TIME", "send": "ASAP", "action": "create"})
+        "f.to": "{{UserAttribute['Mobile Number (Standard)']}}", "delivery_type": "ONE_TIME",
+        "send": "ASAP", "action": "create"})
     assert created.status_code == 303, _text(created)
     client.post("/_sim/clock/advance", json={"seconds": 60})
     performance = _text(client.get(created.headers["Location"]))
@@ -253,3 +254,24 @@ def test_settings_show_the_apis_errors_and_keep_the_setting(client):
                        data={"value": '{"enabled": true, "percentage": 10}'})
     assert good.status_code == 303
     assert client.get("/api/settings/global-control-group").json["percentage"] == 10
+
+
+def test_an_event_triggered_campaign_from_the_wizard_is_accepted_by_the_api(client):
+    """Spec §5.3 event triggers: a delay after the event unless the user has done B, with an
+    event-attribute filter, built by the wizard and accepted as created."""
+    _, connector_id, connection_id = _connected(client)
+    created = client.post("/campaigns/new", data={
+        "request_id": "r-trigger", "name": "Cart reminder", "audience": "all",
+        "channel": "CONNECTED_APP", "connector_id": str(connector_id),
+        "connection_id": str(connection_id), "f.to": "+911", "f.message": "hi",
+        "delivery_type": "EVENT_TRIGGERED", "send": "ASAP", "trigger_event": "Added To Cart",
+        "trigger_filter_name": "product", "trigger_filter_operator": "is",
+        "trigger_filter_value": "shoes", "trigger_delay": "DELAY", "delay_value": "1",
+        "delay_unit": "HOURS", "not_done_event": "Purchase", "action": "create"})
+    assert created.status_code == 303, _text(created)
+    campaign = client.get("/api/campaigns").json["campaigns"][0]["campaign"]
+    condition = campaign["trigger_condition"]
+    assert condition["trigger_delay_type"] == "DELAY" and condition["trigger_relation"] == "AFTER"
+    assert condition["included_filters"]["filters"][0]["attributes"]["filters"] == [
+        {"name": "product", "data_type": "string", "operator": "is", "value": "shoes"}]
+    assert condition["secondary_included_filters"]["filters"][0]["action_name"] == "Purchase"

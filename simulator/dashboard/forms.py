@@ -169,13 +169,30 @@ def _scheduling(form: Form, delivery_type: str) -> dict:
 
 
 def _trigger(form: Form) -> dict:
-    condition: dict[str, Any] = {"included_filters": {"filter_operator": "or", "filters": [
-        {"filter_type": "actions", "action_name": _text(form, "trigger_event"), "executed": True,
-         "attributes": {"filter_operator": "and", "filters": []}}]}}
+    """``trigger_condition``: the trigger event (with one event-attribute filter), ASAP or a
+    delay after it, or before/after a time in one of its attributes, and "has not done B"."""
+    action: dict[str, Any] = {"filter_type": "actions", "action_name": _text(form, "trigger_event"),
+                              "executed": True,
+                              "attributes": {"filter_operator": "and", "filters": []}}
+    if _text(form, "trigger_filter_name"):
+        action["attributes"]["filters"].append({
+            "name": _text(form, "trigger_filter_name"), "data_type": "string",
+            "operator": form.get("trigger_filter_operator") or "is",
+            "value": _text(form, "trigger_filter_value")})
+    condition: dict[str, Any] = {"included_filters": {"filter_operator": "or",
+                                                      "filters": [action]}}
+    if _text(form, "not_done_event"):
+        condition["secondary_included_filters"] = {"filter_operator": "and", "filters": [
+            {"filter_type": "actions", "action_name": _text(form, "not_done_event"),
+             "executed": False, "execution": {"type": "exactly", "count": 0},
+             "attributes": {"filter_operator": "and", "filters": []}}]}
     if (form.get("trigger_delay") or "ASAP") == "DELAY":
         condition.update({"trigger_delay_type": "DELAY",
                           "trigger_delay_value": _number(_text(form, "delay_value")),
-                          "trigger_delay_granularity": form.get("delay_unit") or "MINUTES"})
+                          "trigger_delay_granularity": form.get("delay_unit") or "MINUTES",
+                          "trigger_relation": form.get("trigger_relation") or "AFTER"})
+        if _text(form, "trigger_attr"):
+            condition["trigger_attr"] = {"name": _text(form, "trigger_attr")}
     else:
         condition["trigger_delay_type"] = "ASAP"
     return condition
