@@ -80,13 +80,16 @@ def test_the_wizard_builds_moengage_campaign_bodies():
     one_time = forms.campaign_body(MultiDict({
         "name": "Welcome SMS", "tags": "a, b", "audience": "all", "channel": "CONNECTED_APP",
         "connector_id": "3", "connection_id": "4", "delivery_type": "ONE_TIME", "send": "ASAP",
-        "goal_event": "Purchase", "goal_revenue_attribute": "amount"}), [], "r1")
+        "goal_event": "Purchase", "goal_revenue_attribute": "amount", "goal_name": "",
+        "goal_currency": ""}), [], "r1")
     assert one_time["basic_details"] == {"name": "Welcome SMS", "tags": ["a", "b"]}
     assert one_time["segmentation_details"] == {"is_all_user_campaign": True}
     assert one_time["campaign_content"]["content"]["connected_app"] == {
         "connector_id": 3, "connection_id": 4, "inputs": {}}
     assert one_time["scheduling_details"] == {"delivery_type": "ASAP"}
-    assert one_time["conversion_goal_details"]["goals"][0]["revenue_currency"] == "USD"
+    assert one_time["conversion_goal_details"] == {"goals": [{
+        "goal_name": "Goal 1", "goal_event_name": "Purchase", "revenue_attribute": "amount",
+        "revenue_currency": "USD"}]}
     periodic = forms.campaign_body(MultiDict([
         ("name", "Digest"), ("audience", "filters"), ("combine", "or"),
         ("flt.side", "include"), ("flt.kind", "user_attributes"), ("flt.name", "plan"),

@@ -198,6 +198,24 @@ def _trigger(form: Form) -> dict:
     return condition
 
 
+def _goals(form: Form) -> list[dict]:
+    """Conversion goals from rows of name, event, revenue attribute and currency; the first
+    is the primary goal."""
+    goals = []
+    for i, (name, event, revenue, currency) in enumerate(zip(
+            form.getlist("goal_name"), form.getlist("goal_event"),
+            form.getlist("goal_revenue_attribute"), form.getlist("goal_currency"))):
+        if not event.strip():
+            continue
+        goal: dict[str, Any] = {"goal_name": name.strip() or f"Goal {i + 1}",
+                                "goal_event_name": event.strip()}
+        if revenue.strip():
+            goal["revenue_attribute"] = revenue.strip()
+            goal["revenue_currency"] = currency.strip() or "USD"
+        goals.append(goal)
+    return goals
+
+
 def campaign_body(form: Form, variables: list[dict] | None, request_id: str) -> dict:
     """The ``POST /api/campaigns`` body the wizard's three steps describe."""
     delivery_type = form.get("delivery_type") or "ONE_TIME"
@@ -223,13 +241,12 @@ def campaign_body(form: Form, variables: list[dict] | None, request_id: str) -> 
         if delivery_type != "ONE_TIME":
             limit.update({"metric": "SENT", "frequency": "TOTAL"})
         body["campaign_audience_limit"] = limit
-    if _text(form, "goal_event"):
-        goal: dict[str, Any] = {"goal_name": _text(form, "goal_name") or "Goal 1",
-                                "goal_event_name": _text(form, "goal_event")}
-        if _text(form, "goal_revenue_attribute"):
-            goal["revenue_attribute"] = _text(form, "goal_revenue_attribute")
-            goal["revenue_currency"] = _text(form, "goal_currency") or "USD"
-        body["conversion_goal_details"] = {"goals": [goal]}
+    goals = _goals(form)
+    if goals:
+        body["conversion_goal_details"] = {"goals": goals}
+        if _text(form, "attribution_hours"):
+            body["conversion_goal_details"]["attribution_window_in_hours"] = _number(
+                _text(form, "attribution_hours"))
     controls: dict[str, Any] = {}
     if _text(form, "throttle_rpm"):
         controls["campaign_throttle_rpm"] = _number(_text(form, "throttle_rpm"))
