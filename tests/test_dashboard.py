@@ -99,7 +99,8 @@ def test_the_wizard_builds_moengage_campaign_bodies():
         ("delivery_type", "PERIODIC"), ("start_time", "2026-01-05T10:00:00"),
         ("frequency", "WEEKLY"), ("days_of_week", "MONDAY"), ("occurrences", "3"),
         ("channel", "CONNECTOR"), ("c.url", "https://p.example/x"), ("c.headers.k", "X-A"),
-        ("c.headers.v", "1"), ("c.body", '{"a": 1}')]), None, "r2")
+        ("c.headers.v", "1"), ("c.body", '{"a": 1}'), ("c.oauth_config_id", "2"),
+        ("c.oauth.prefix", "Token"), ("c.oauth.reattempt_codes", "401, 403")]), None, "r2")
     assert periodic["segmentation_details"]["included_filters"] == {
         "filter_operator": "or", "filters": [{"filter_type": "user_attributes", "name": "plan",
                                              "data_type": "string", "operator": "is",
@@ -111,7 +112,8 @@ def test_the_wizard_builds_moengage_campaign_bodies():
         "repeat_on_days_of_week": ["MONDAY"], "no_of_occurences": 3}
     assert periodic["campaign_content"]["content"]["connector"] == {
         "method": "POST", "url": "https://p.example/x", "headers": [{"key": "X-A", "value": "1"}],
-        "body_type": "JSON", "body": '{"a": 1}'}
+        "body_type": "JSON", "body": '{"a": 1}', "oauth_config_id": 2,
+        "oauth": {"prefix": "Token", "reattempt_codes": [401, 403]}}
 
 
 # ---- pages ----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from flask import redirect, request, url_for
 
 from ..core import recurrence, schedule_checks
 from ..core.errors import FieldError, MoesimError, ValidationFailed
-from ..services import activity, campaigns, connected_apps, connections, segments, trial
+from ..services import activity, campaigns, connected_apps, connections, oauth_configs
+from ..services import segments, trial
 from . import bp
 from .common import PAGE_SIZE, attempt, context, error_values, fragment, page, pretty
 from .forms import campaign_body, test_body
@@ -97,6 +98,7 @@ def _wizard(status: int = 200, **values):
                   connectors[0] if connectors else None)
     return page("wizard.html", status, form=form, connectors=connectors, chosen=chosen,
                 catalogue=activity.catalogue(ctx), saved_segments=segments.all_(ctx),
+                oauth_configs=oauth_configs.all_(ctx),
                 request_id=form.get("request_id") or f"dashboard-{secrets.token_hex(8)}",
                 **values)
 

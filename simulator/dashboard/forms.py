@@ -135,6 +135,16 @@ def _content(form: Form, variables: list[dict] | None) -> dict:
         if body.strip():
             connector["body_type"] = form.get("c.body_type") or "JSON"
             connector["body"] = _form_rows(body) if connector["body_type"] == "FORM" else body
+        if _text(form, "c.oauth_config_id"):
+            connector["oauth_config_id"] = _number(_text(form, "c.oauth_config_id"))
+            overrides = {key: _text(form, f"c.oauth.{key}")
+                         for key in ("header_key", "prefix") if _text(form, f"c.oauth.{key}")}
+            codes = [_number(c.strip()) for c in _text(form, "c.oauth.reattempt_codes").split(",")
+                     if c.strip()]
+            if codes:
+                overrides["reattempt_codes"] = codes
+            if overrides:
+                connector["oauth"] = overrides
         return {"connector": connector}
     app: dict[str, Any] = {"connector_id": _number(_text(form, "connector_id")),
                            "connection_id": _number(_text(form, "connection_id"))}
