@@ -280,3 +280,13 @@ def test_an_event_triggered_campaign_from_the_wizard_is_accepted_by_the_api(clie
     assert condition["included_filters"]["filters"][0]["attributes"]["filters"] == [
         {"name": "product", "data_type": "string", "operator": "is", "value": "shoes"}]
     assert condition["secondary_included_filters"]["filters"][0]["action_name"] == "Purchase"
+
+
+def test_pages_hold_no_sql_and_reach_data_only_through_services():
+    """The dashboard is an edge: it imports services (as the API does), never the store."""
+    offenders = []
+    for path in (ROOT / "simulator" / "dashboard").glob("*.py"):
+        text = path.read_text()
+        if re.search(r"^from \.\.store|^import sqlite|^from sqlite_utils|\bSELECT\b", text, re.M):
+            offenders.append(path.name)
+    assert offenders == []
