@@ -94,17 +94,26 @@ def test_the_wizard_builds_moengage_campaign_bodies():
         ("name", "Digest"), ("audience", "filters"), ("combine", "or"),
         ("flt.side", "include"), ("flt.kind", "user_attributes"), ("flt.name", "plan"),
         ("flt.data_type", "string"), ("flt.operator", "is"), ("flt.value", "pro"),
+        ("flt.days", ""),
         ("flt.side", "exclude"), ("flt.kind", "actions"), ("flt.name", "Churned"),
-        ("flt.data_type", "string"), ("flt.operator", "is"), ("flt.value", ""),
+        ("flt.data_type", "string"), ("flt.operator", "is"), ("flt.value", ""), ("flt.days", ""),
+        ("flt.side", "include"), ("flt.kind", "actions"), ("flt.name", "Purchase"),
+        ("flt.data_type", "string"), ("flt.operator", "atleast"), ("flt.value", "3"),
+        ("flt.days", "7"),
         ("delivery_type", "PERIODIC"), ("start_time", "2026-01-05T10:00:00"),
         ("frequency", "WEEKLY"), ("days_of_week", "MONDAY"), ("occurrences", "3"),
         ("channel", "CONNECTOR"), ("c.url", "https://p.example/x"), ("c.headers.k", "X-A"),
         ("c.headers.v", "1"), ("c.body", '{"a": 1}'), ("c.oauth_config_id", "2"),
         ("c.oauth.prefix", "Token"), ("c.oauth.reattempt_codes", "401, 403")]), None, "r2")
     assert periodic["segmentation_details"]["included_filters"] == {
-        "filter_operator": "or", "filters": [{"filter_type": "user_attributes", "name": "plan",
-                                             "data_type": "string", "operator": "is",
-                                             "value": "pro"}]}
+        "filter_operator": "or", "filters": [
+            {"filter_type": "user_attributes", "name": "plan", "data_type": "string",
+             "operator": "is", "value": "pro"},
+            {"filter_type": "actions", "action_name": "Purchase", "executed": True,
+             "attributes": {"filter_operator": "and", "filters": []},
+             "execution": {"type": "atleast", "count": 3},
+             "primary_time_range": {"type": "inTheLast", "value_type": "relative_past",
+                                    "value": 7, "period_unit": "days"}}]}
     assert periodic["segmentation_details"]["excluded_filters"]["filters"][0][
         "action_name"] == "Churned"
     assert periodic["scheduling_details"]["periodic_details"] == {

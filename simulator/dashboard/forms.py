@@ -67,10 +67,22 @@ def connection_body(connector_id: int, variables: list[dict], form: Form) -> dic
 FILTER_KINDS = ("user_attributes", "actions", "custom_segments")
 
 
-def _filter(kind: str, name: str, data_type: str, operator: str, value: str) -> dict:
+EXECUTIONS = ("atleast", "exactly", "atmost")
+
+
+def _filter(kind: str, name: str, data_type: str, operator: str, value: str,
+            days: str = "") -> dict:
     if kind == "actions":
-        return {"filter_type": "actions", "action_name": name, "executed": operator != "not",
-                "attributes": {"filter_operator": "and", "filters": []}}
+        # operator: "not" (has not done it), or atleast/exactly/atmost with the count as value
+        item: dict[str, Any] = {"filter_type": "actions", "action_name": name,
+                                "executed": operator != "not",
+                                "attributes": {"filter_operator": "and", "filters": []}}
+        if operator in EXECUTIONS:
+            item["execution"] = {"type": operator, "count": _number(value or "1")}
+        if days.strip():
+            item["primary_time_range"] = {"type": "inTheLast", "value_type": "relative_past",
+                                          "value": _number(days.strip()), "period_unit": "days"}
+        return item
     if kind == "custom_segments":
         return {"filter_type": "custom_segments", "id": _number(name)}
     typed: Any = value
@@ -99,12 +111,14 @@ def segmentation(form: Form) -> Any:
         return {"is_all_user_campaign": True}
     combine = form.get("combine") or "and"
     included, excluded = [], []
-    for kind, name, data_type, operator, value, side in zip(
+    days = form.getlist("flt.days") or [""] * len(form.getlist("flt.name"))
+    for kind, name, data_type, operator, value, side, window in zip(
             form.getlist("flt.kind"), form.getlist("flt.name"), form.getlist("flt.data_type"),
-            form.getlist("flt.operator"), form.getlist("flt.value"), form.getlist("flt.side")):
+            form.getlist("flt.operator"), form.getlist("flt.value"), form.getlist("flt.side"),
+            days):
         if not name.strip():
             continue
-        item = _filter(kind, name.strip(), data_type, operator, value.strip())
+        item = _filter(kind, name.strip(), data_type, operator, value.strip(), window)
         (excluded if side == "exclude" else included).append(item)
     result: dict[str, Any] = {"included_filters": {"filter_operator": combine,
                                                    "filters": included}}
