@@ -299,3 +299,32 @@ def test_pages_hold_no_sql_and_reach_data_only_through_services():
         if re.search(r"^from \.\.store|^import sqlite|^from sqlite_utils|\bSELECT\b", text, re.M):
             offenders.append(path.name)
     assert offenders == []
+
+
+def test_a_periodic_campaign_charts_its_sends_per_instance(client, partner):
+    """Spec §5.3 periodic campaigns: each instance is a child campaign with its own figures;
+    the performance page lists them and draws one series each."""
+    app_id = client.post("/api/apps", json={"name": "Acme"}).json["id"]
+    config = json.loads((ROOT / "fixtures/connectors/acme_send_sms.json").read_text().replace(
+        "${MOESIM_URL}/_sim/sink/acme-sms", f"{partner}/_sim/sink/acme"))
+    connector_id = client.post(f"/api/apps/{app_id}/connectors", json=config).json["id"]
+    connection_id = client.post("/api/connections", json={
+        "connector_id": connector_id, "name": "Prod", "values": {
+            "account_sid": "AC0123456789", "auth_token": SECRET, "sender_id": "ACME",
+            "region": "in"}}).json["id"]
+    client.post("/v1/customer/W1", headers=_auth(), json={
+        "type": "customer", "customer_id": "u1", "attributes": {"mobile": "+91"}})
+    created = client.post("/campaigns/new", data={
+        "request_id": "r-daily", "name": "Daily digest", "audience": "all",
+        "channel": "CONNECTED_APP", "connector_id": str(connector_id),
+        "connection_id": str(connection_id), "f.to": "+91", "f.message": "hi",
+        "delivery_type": "PERIODIC", "start_time": "2026-11-22T13:00:00", "frequency": "DAILY",
+        "repeat_every": "1", "occurrences": "2", "action": "create"})
+    assert created.status_code == 303, _text(created)
+    client.post("/_sim/clock/advance", json={"seconds": 3 * 86400})
+    page = _text(client.get(created.headers["Location"]))
+    chart = re.search(r"data-chart='([^']*)' role=\"img\" aria-label=\"Sends over time\"", page)
+    spec = json.loads(chart.group(1).replace("&#34;", '"'))
+    assert [d["label"] for d in spec["datasets"]] == ["instance 1", "instance 2"]
+    assert [sum(d["data"]) for d in spec["datasets"]] == [1, 1]
+    assert "<h2>Instances</h2>" in page and 'data-testid="kpi-sent">2<' in page
