@@ -254,20 +254,26 @@ def test_every_failure_figure_links_to_its_deliveries(client, partner):
 
 
 def test_settings_show_the_apis_errors_and_keep_the_setting(client):
-    """Spec §5.5 settings: a bad DND setting is refused with the API's errors, nothing stored."""
-    bad = {"enabled": True, "from": "25:00", "to": "08:00", "action": "discard"}
-    page = client.post("/settings/dnd", data={"value": json.dumps(bad)})
-    api = client.put("/api/settings/dnd", json=bad)
+    """Spec §5.5 settings: a bad DND setting is refused with the API's errors at its fields,
+    nothing stored; good ones are stored as the API stores them."""
+    page = client.post("/settings/dnd", data={"enabled": "1", "from": "25:00", "to": "08:00",
+                                              "action": "discard"})
+    api = client.put("/api/settings/dnd", json={"enabled": True, "from": "25:00", "to": "08:00",
+                                                "action": "discard"})
     assert page.status_code == api.status_code == 422
     html = _text(page)
     for error in api.json["errors"]:
-        assert f'{error["path"]}: {error["message"]}' in html.replace("&#39;", "'")
+        assert f'data-path="{error["path"]}">{error["path"]}: {error["message"]}' in html
+    assert 'value="25:00"' in html  # what was typed stays
     assert client.get("/api/settings/dnd").json == {"enabled": False}
-    assert client.post("/settings/dnd", data={"value": "{"}).status_code == 422
+    assert client.post("/settings/frequency-capping", data={"value": "{"}).status_code == 422
     good = client.post("/settings/global-control-group",
-                       data={"value": '{"enabled": true, "percentage": 10}'})
+                       data={"enabled": "1", "percentage": "10"})
     assert good.status_code == 303
-    assert client.get("/api/settings/global-control-group").json["percentage"] == 10
+    assert client.get("/api/settings/global-control-group").json == {
+        "enabled": True, "percentage": 10}
+    assert client.post("/settings/frequency-capping", data={
+        "value": '{"enabled": true, "rules": [{"max_messages": 1, "days": 1}]}'}).status_code == 303
 
 
 def test_an_event_triggered_campaign_from_the_wizard_is_accepted_by_the_api(client):

@@ -301,6 +301,32 @@ def test_body(form: Form, variables: list[dict] | None) -> dict:
                                    "identifier_values": values}}
 
 
+def _decimal(text: str) -> Any:
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return text
+
+
+def setting_body(name: str, form: Form) -> dict:
+    """``PUT /api/settings/global-control-group`` or ``dnd`` from their fields."""
+    body: dict[str, Any] = {"enabled": bool(form.get("enabled"))}
+    if name == "global-control-group":
+        if _text(form, "percentage"):
+            body["percentage"] = _decimal(_text(form, "percentage"))
+        ids = [line.strip() for line in (form.get("customer_ids") or "").splitlines()
+               if line.strip()]
+        if ids:
+            body["customer_ids"] = ids
+        if form.get("allow_campaign_opt_out"):
+            body["allow_campaign_opt_out"] = True
+        return body
+    for key in ("from", "to", "action", "queue_mode", "order"):
+        if _text(form, key):
+            body[key] = _text(form, key)
+    return body
+
+
 def errors_by_path(errors: list[dict]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for error in errors:

@@ -10,6 +10,7 @@ from ..services import activity, engine, gates
 from ..services import clock as sim_clock
 from . import bp
 from .common import attempt, context, error_values, fragment, page, pretty
+from .forms import setting_body
 
 
 @bp.get("/")
@@ -89,16 +90,20 @@ def settings():
 @bp.post("/settings/<name>")
 def settings_save(name: str):
     """One setting as the API takes it (``PUT /api/settings/<name>``), typed as JSON."""
-    ctx, text = context(), request.form.get("value") or ""
-    try:
-        body = json.loads(text)
-    except ValueError as exc:
-        return _settings_page(422, errors={name: [f"is not JSON: {exc}"]},
-                              message=f"{name}: not JSON", texts={name: text}, failed=name)
+    ctx, text = context(), request.form.get("value")
     if name not in gates.SETTINGS:
         return _settings_page(404, message=f"no setting {name!r}")
+    if text is None:  # the global control group and DND have fields of their own
+        body = setting_body(name, request.form)
+        text = pretty(body)
+    else:
+        try:
+            body = json.loads(text)
+        except ValueError as exc:
+            return _settings_page(422, errors={name: [f"is not JSON: {exc}"]},
+                                  message=f"{name}: not JSON", texts={name: text}, failed=name)
     _, problem = attempt(lambda: gates.write_setting(ctx, name, body))
     if problem:
-        return _settings_page(problem.status, texts={name: text}, failed=name,
+        return _settings_page(problem.status, texts={name: text}, failed=name, given=body,
                               **error_values(problem))
     return redirect(url_for("dashboard.settings", done=f"{name} saved"), 303)
