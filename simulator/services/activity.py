@@ -11,6 +11,7 @@ from ..core.errors import NotFound
 from ..core.record_filters import DeliveryFilter
 from ..core.timestamps import iso
 from ..store import activity, attribute_types, connections, connectors, oauth_configs, users
+from ..store import campaigns as campaign_table
 from ..store import segments as segment_table
 from ..store import sinks as sink_table
 from .context import Context
@@ -37,10 +38,13 @@ def feed(ctx: Context, limit: int = 30) -> list[dict]:
     with ctx.store.read() as db:
         events = activity.latest_events(db, limit)
         sends = activity.deliveries_before(db, DeliveryFilter(), None, limit)
+        names = {cid: (campaign_table.get(db, cid) or {}).get("name", cid)
+                 for cid in {d["campaign_id"] for d in sends}}
     items = [{"kind": "event", "ts": e["ts"], "time": iso(e["ts"]), "customer_id": e["customer_id"],
               "what": e["name"], "id": e["id"]} for e in events]
     items += [{"kind": d["outcome"], "ts": d["ts"], "time": iso(d["ts"]),
                "customer_id": d["customer_id"], "what": d["campaign_id"], "id": d["id"],
+               "campaign": names[d["campaign_id"]],
                "reason": d["reason"], "http_status": d["http_status"]} for d in sends]
     items.sort(key=lambda item: (item["ts"], item["id"]), reverse=True)
     return items[:limit]
