@@ -164,13 +164,15 @@ def test_a_config_upload_lists_every_error_and_marks_its_line(client):
     app_id = client.post("/api/apps", json={"name": "Acme"}).json["id"]
     config = _config()
     config["input_variables"][1]["type"] = "passwrd"
-    del config["auth"]["alias"]
+    del config["basic_info"]["description"]
+    del config["auth"]["alias"]  # a warning only
     page = client.post(f"/apps/{app_id}/configure", data={"config": json.dumps(config)})
     api = client.post(f"/api/apps/{app_id}/connectors", json=config)
     assert page.status_code == api.status_code == 422
     html = _text(page).replace("&#39;", "'").replace("&#34;", '"')
     marked = re.findall(r'<li class="has-error"[^>]*data-path="([^"]*)"', html)
-    assert marked == ["input_variables[1].type", "auth"]
+    assert marked == ["basic_info", "input_variables[1].type"]
+    assert "<code>auth.alias</code>: is missing" in html  # listed under Warnings
     for error in api.json["errors"]:
         assert f"⚠ {error['path']}: {error['message']}" in html
     assert client.get(f"/api/apps/{app_id}").json["connectors"] == []
