@@ -336,3 +336,23 @@ def test_a_periodic_campaign_charts_its_sends_per_instance(client, partner):
     assert [d["label"] for d in spec["datasets"]] == ["instance 1", "instance 2"]
     assert [sum(d["data"]) for d in spec["datasets"]] == [1, 1]
     assert "<h2>Instances</h2>" in page and 'data-testid="kpi-sent">2<' in page
+
+
+def test_with_an_admin_token_the_browser_is_asked_for_it(settings, clock):
+    """``MOESIM_ADMIN_TOKEN`` guards the dashboard like ``/_sim/``: a 401 that makes the
+    browser ask (Basic auth, the token as password), then the pages."""
+    import dataclasses
+
+    from simulator.app import create_app
+
+    guarded = create_app(dataclasses.replace(settings, admin_token="t0ken"), clock=clock)
+    try:
+        client = guarded.test_client()
+        refused = client.get("/")
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Basic")
+        assert "admin token required" in _text(refused)
+        assert client.get("/", headers=basic("admin", "t0ken")).status_code == 200
+    finally:
+        guarded.extensions["moesim.workspaces"].close()
+        guarded.extensions["moesim"].close()

@@ -8,8 +8,8 @@ from typing import Any, Callable, TypeVar
 
 from flask import render_template, request
 
-from ..api import context
-from ..core.errors import MoesimError
+from ..api import REALM, context
+from ..core.errors import MoesimError, Unauthorized
 from ..services import clock as sim_clock
 from . import bp
 from .forms import errors_by_path
@@ -71,6 +71,10 @@ def pretty_body(text: Any) -> str:
 
 @bp.errorhandler(MoesimError)
 def moesim_error(error: MoesimError):
+    if isinstance(error, Unauthorized):  # MOESIM_ADMIN_TOKEN: the browser asks for it
+        return render_template("dashboard/error.html", error=error, workspace="",
+                               clock={"mode": "", "now": ""}, errors={}, message=None), \
+            error.status, {"WWW-Authenticate": REALM}
     return page("error.html", error.status, error=error)
 
 
