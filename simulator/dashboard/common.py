@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, TypeVar
 
-from flask import render_template, request
+from flask import jsonify, render_template, request
 
 from ..api import REALM, context
 from ..core.errors import MoesimError, Unauthorized
@@ -71,10 +71,9 @@ def pretty_body(text: Any) -> str:
 
 @bp.errorhandler(MoesimError)
 def moesim_error(error: MoesimError):
-    if isinstance(error, Unauthorized):  # MOESIM_ADMIN_TOKEN: the browser asks for it
-        return render_template("dashboard/error.html", error=error, workspace="",
-                               clock={"mode": "", "now": ""}, errors={}, message=None), \
-            error.status, {"WWW-Authenticate": REALM}
+    if isinstance(error, Unauthorized):
+        # MOESIM_ADMIN_TOKEN: the API's one 401 body; its WWW-Authenticate makes the browser ask
+        return jsonify(error.body()), error.status, {"WWW-Authenticate": REALM}
     return page("error.html", error.status, error=error)
 
 
