@@ -356,3 +356,37 @@ def test_with_an_admin_token_the_browser_is_asked_for_it(settings, clock):
     finally:
         guarded.extensions["moesim.workspaces"].close()
         guarded.extensions["moesim"].close()
+
+
+def test_versions_diff_and_campaign_actions_and_user_search(client):
+    """Configure: a new version and the diff between two; the list's Pause/Resume act through
+    the status API (campaign-api.md §2.3); users are found by email."""
+    app_id, connector_id, connection_id = _connected(client)
+    second = _config()
+    second["basic_info"]["description"] = "Version two"
+    client.put(f"/api/connectors/{connector_id}", json=second)
+    diff = _text(client.get(f"/apps/{app_id}?diff_connector={connector_id}&left=1&right=2"))
+    assert '<span class="del">-    &#34;description&#34;: &#34;Send a text message' in diff
+    assert '<span class="add">+    &#34;description&#34;: &#34;Version two&#34;,</span>' in diff
+
+    created = client.post("/campaigns/new", data={
+        "request_id": "r-pause", "name": "Daily digest", "audience": "all",
+        "channel": "CONNECTED_APP", "connector_id": str(connector_id),
+        "connection_id": str(connection_id), "f.to": "+91", "f.message": "hi",
+        "delivery_type": "PERIODIC", "start_time": "2026-11-23T09:00:00", "action": "create"})
+    campaign_id = created.headers["Location"].rsplit("/", 1)[-1].split("?")[0]
+    listed = _text(client.get("/campaigns?delivery_type=PERIODIC"))
+    assert 'aria-label="pause Daily digest"' in listed
+    paused = client.post(f"/campaigns/{campaign_id}/status", data={"action": "PAUSE"})
+    assert paused.status_code == 303
+    assert client.get(f"/api/campaigns/{campaign_id}").json["status"] == "PAUSED"
+    assert 'aria-label="resume Daily digest"' in _text(client.get("/campaigns?status=PAUSED"))
+    assert "Daily digest" not in _text(client.get("/campaigns?status=ACTIVE"))
+    refused = client.post(f"/campaigns/{campaign_id}/status", data={"action": "STOP"})
+    assert refused.status_code == 422 and "Action STOP is not valid" in _text(refused)
+
+    client.post("/v1/customer/W1", headers=_auth(), json={
+        "type": "customer", "customer_id": "ann", "attributes": {"email": "ann@example.com"}})
+    found = client.get("/users?q=ann@example.com")
+    assert found.status_code == 303 and found.headers["Location"].endswith("/users/ann")
+    assert "No user has" in _text(client.get("/users?q=nobody@example.com"))
