@@ -4,9 +4,7 @@ catalogue and user search. Secrets are masked here, before anything reaches a pa
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..core import form_values
+from ..core import form_values, masking
 from ..core.errors import NotFound
 from ..core.record_filters import DeliveryFilter
 from ..core.timestamps import iso
@@ -17,7 +15,6 @@ from ..store import sinks as sink_table
 from .context import Context
 
 HOUR_MS = 3_600_000
-MASK = form_values.MASK
 # A user is found by these stored attributes, in this order (MoEngage's "search users").
 SEARCH_KEYS = ("customer_id", "u_em", "u_mb")
 
@@ -100,43 +97,26 @@ def next_jobs(ctx: Context, limit: int = 20) -> list[dict]:
     return [{**r, "due": iso(r["due_at"])} for r in rows]
 
 
-def _secrets(db) -> tuple[str, ...]:
-    """Every secret value of the workspace's connections and OAuth configurations."""
+def _secrets(db) -> frozenset[str]:
+    """Every secret value of the workspace: connections' secret fields and OAuth tokens, OAuth
+    configurations' tokens and the secret-named values of their requests."""
     found: set[str] = set()
     for row in connections.all_(db):
         config = connectors.version(db, row["connector_id"], row["connector_version"])["config"]
         keys = form_values.secret_keys(config.get("input_variables", []))
         found.update(str(v) for k, v in row["values"].items() if k in keys and v not in (None, ""))
-        for value in (connections.tokens(db, row["id"]) or {}).values():
-            if isinstance(value, str) and len(value) >= 4:
-                found.add(value)
+        found.update(v for v in (connections.tokens(db, row["id"]) or {}).values()
+                     if isinstance(v, str))
     for config in oauth_configs.all_(db):
-        token = config.get("token")
-        if isinstance(token, str) and token:
-            found.add(token)
-    return tuple(sorted(found, key=len, reverse=True))
+        found |= masking.secret_values(config)
+    return frozenset(v for v in found if v)
 
 
-def _mask(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: _mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask(v, secrets) for v in value]
-    return value
-
-
-def _masked_request(record: dict, secrets: tuple[str, ...]) -> dict:
-    headers = {}
-    for name, value in (record.get("headers") or {}).items():
-        if name.lower() in ("authorization", "proxy-authorization"):
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} {MASK}".strip()
-        headers[name] = value
-    return _mask({**record, "headers": headers}, secrets)
+def _masked_request(record: dict, secrets: frozenset[str]) -> dict:
+    headers = {name: masking.authorization(value)
+               if name.lower() in ("authorization", "proxy-authorization") else value
+               for name, value in (record.get("headers") or {}).items()}
+    return masking.mask_structure({**record, "headers": headers}, secrets)
 
 
 def sinks(ctx: Context) -> list[dict]:
