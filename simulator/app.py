@@ -13,6 +13,7 @@ from flask import Flask
 
 from .api import register
 from .core import masking
+from .dashboard import register as register_dashboard
 from .core.clock import Clock
 from .core.exposure import check_exposure
 from .core.settings import Settings
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, environ: Mapping[str, str] |
     _mask_logs(workspaces)
     app.wsgi_app = WorkspacePrefix(app.wsgi_app)
     register(app)
+    register_dashboard(app)
     workspaces.discover()
     if start:
         bootstrap(ctx, is_new)

@@ -421,12 +421,16 @@ def _operation(endpoint: str, method: str, path: str, params: list[dict], found:
     return operation
 
 
+# The dashboard's HTML pages (simulator/dashboard) are for browsers, not part of the HTTP API.
+DASHBOARD = "dashboard."
+
+
 def document(app: Flask, guarded=lambda endpoint: False) -> dict:
     """The OpenAPI 3.1 document of every route ``app`` serves; ``guarded(endpoint)``: whether
     the admin token guards it (when one is set)."""
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.startswith(DASHBOARD):
             continue
         found = CONTRACTS.get(rule.endpoint) or Contract(rule.endpoint)
         params = []

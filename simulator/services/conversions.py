@@ -48,10 +48,12 @@ def goal_stats(db, campaign_id: str, *, time_range: tuple[int, int] | None = Non
     if scope is None:
         return {}
     body, ids, parts = scope
+    result: dict[str, dict] = {part: {} for part in parts}
+    if not rules.goals_of(body):
+        return result  # nothing to attribute: no need to read the campaign's deliveries
     window = rules.window_ms(body.get("conversion_goal_details"))
     counts = store.touches(db, ids, time_range=time_range)
     touches = [store.SENT, *(("removed", group) for group in CONTROL_GROUPS)]
-    result: dict[str, dict] = {part: {} for part in parts}
     for goal in rules.goals_of(body):
         credits = {touch: store.credited(
             db, ids, touch, event_name=goal.event_name,

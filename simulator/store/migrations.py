@@ -244,13 +244,19 @@ def m010_devices(db):
 
 
 @MIGRATIONS()
-def m011_delivery_counts(db):
+def m011_delivery_campaign_time(db):
     db.executescript("""
-    -- A campaign's stats count its deliveries by outcome and reason from this index alone: the
-    -- rows (their logged request and response) are never read, so reading the stats of a 1M-user
-    -- send does not fill a connection's page cache with them.
-    CREATE INDEX ix_deliveries_outcomes ON deliveries(campaign_id, outcome, reason);
-    -- The sends the spec §2.7 fallback decided, by campaign (a partial index: only those rows).
+    -- A campaign's deliveries by time with their outcome: stats, sends over time and the
+    -- deliveries of the last hour read this index alone (docs/benchmarks.md, "Dashboard").
+    CREATE INDEX ix_deliveries_campaign_ts ON deliveries(campaign_id, ts, outcome, reason);
+    """)
+
+
+@MIGRATIONS()
+def m012_delivery_fallback(db):
+    db.executescript("""
+    -- The sends the spec §2.7 fallback decided, by campaign (a partial index: only those rows),
+    -- so the stats count them without reading any logged response.
     CREATE INDEX ix_deliveries_fallback ON deliveries(campaign_id, outcome)
         WHERE json_extract(response, '$.decided_by') = 'fallback';
     """)
