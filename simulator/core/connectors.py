@@ -135,22 +135,23 @@ def _check_inputs(config: dict, result: Validation) -> None:
                     f"{where}.default_value", "must be an array of {\"key\", \"value\"} rows"))
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def string_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string leaf of a JSON value with its path (``path.key``, ``path[i]``)."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
+            yield from string_leaves(item, f"{path}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
+            yield from string_leaves(item, f"{path}[{i}]")
 
 
 def _templated_fields(config: dict) -> Iterator[tuple[str, str, bool]]:
     """``(path, template, campaign fields allowed)`` for every place templates may appear."""
     auth = config.get("auth")
     if isinstance(auth, dict):
-        for path, text in _strings(auth.get("auth_info"), "auth.auth_info"):
+        for path, text in string_leaves(auth.get("auth_info"), "auth.auth_info"):
             yield path, text, False
     modules = config.get("modules")
     for m, module in enumerate(modules if isinstance(modules, list) else []):
@@ -161,7 +162,7 @@ def _templated_fields(config: dict) -> Iterator[tuple[str, str, bool]]:
         request = params.get("request")
         if isinstance(request, dict):
             for key in ("url", "headers", "url_params", "body"):
-                for path, text in _strings(request.get(key), f"{base}.request.{key}"):
+                for path, text in string_leaves(request.get(key), f"{base}.request.{key}"):
                     yield path, text, True
         responses = params.get("response")
         for r, response in enumerate(responses if isinstance(responses, list) else []):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..core import campaigns as rules
 from ..core import form_values, gates, outbound, recurrence, templating
+from ..core import connectors as connector_rules
 from ..core import segments as segment_rules
 from ..core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..core.timestamps import iso
@@ -55,23 +56,11 @@ def _check_connected_app(db, app: dict, errors: list[FieldError], now) -> dict |
     if connection is not None and not errors:
         # the connector's own request templates, with this connection's and campaign's values
         found: list[FieldError] = []
-        _within_bounds(db, _texts(connector["config"].get("modules"), "modules"), found, now,
-                       connection["values"], values)
+        leaves = connector_rules.string_leaves(connector["config"].get("modules"), "modules")
+        _within_bounds(db, leaves, found, now, connection["values"], values)
         errors += [FieldError(f"{_APP}.connector_id", f"the connector config's {e.path} "
                               f"{e.message}") for e in found]
     return connector
-
-
-def _texts(value: Any, path: str):
-    """Every string leaf of a JSON value with its path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _texts(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _texts(item, f"{path}[{index}]")
 
 
 def _within_bounds(db, texts, errors: list[FieldError], now, app_form: dict | None = None,
@@ -108,8 +97,9 @@ def check(db, body: Any, errors: list[FieldError], now) -> dict | None:
         return _check_connected_app(db, content["connected_app"], errors, now)
     errors += outbound.check_connector_content(body["campaign_content"]["content"])
     if not errors:
-        _within_bounds(db, _texts(body["campaign_content"]["content"]["connector"],
-                                  "campaign_content.content.connector"), errors, now)
+        connector = body["campaign_content"]["content"]["connector"]
+        _within_bounds(db, connector_rules.string_leaves(
+            connector, "campaign_content.content.connector"), errors, now)
     settings = outbound.connector_oauth(body["campaign_content"]["content"]["connector"])
     if not errors and settings is not None:
         config = oauth_table.get(db, settings.config_id) if isinstance(

@@ -111,9 +111,9 @@ class Send:
                 failed.append(self._row(user, "failed", "oauth:token_unavailable"))
                 continue
             except templating.PersonalizationFailed as problem:
-                failed.append(self._row(
-                    user, "failed", f"personalization:{problem.category}",
-                    response=jsontext.dumps({"detail": _mask(problem.detail, plan.secrets)})))
+                detail = masking.mask(problem.detail, plan.secrets)
+                failed.append(self._row(user, "failed", f"personalization:{problem.category}",
+                                        response=jsontext.dumps({"detail": detail})))
                 continue
             user.token = plan.token
             if self.pacer is not None:
@@ -382,21 +382,17 @@ def _catalogue(catalogue: dict, known: set, name: str, attributes: dict, overrid
                 known.add(slot)
 
 
-def _mask(text: str, secrets: tuple[str, ...]) -> str:
-    return masking.mask(text, secrets)
-
-
 def _masked_headers(headers, secrets: tuple[str, ...]) -> list:
     return [[name, masking.authorization(value) if name.lower() == "authorization"
-             else _mask(value, secrets)] for name, value in headers]
+             else masking.mask(value, secrets)] for name, value in headers]
 
 
 def _request_record(request: OutboundRequest, secrets: tuple[str, ...]) -> str:
     """The request as logged, JSON text, secrets masked."""
     body = request.body.decode("utf-8", "replace")[:BODY_EXCERPT] if request.body else None
-    return jsontext.dumps({"method": request.method, "url": _mask(request.url, secrets),
+    return jsontext.dumps({"method": request.method, "url": masking.mask(request.url, secrets),
                            "headers": _masked_headers(request.headers, secrets),
-                           "body": _mask(body, secrets) if body else None})
+                           "body": masking.mask(body, secrets) if body else None})
 
 
 def _response_record(result: HttpResult, secrets: tuple[str, ...], fallback: bool) -> str:
@@ -405,7 +401,7 @@ def _response_record(result: HttpResult, secrets: tuple[str, ...], fallback: boo
     entry or the HTTP-status fallback decided Sent/Failed (spec §2.7)."""
     record = {"status": result.status,
               "headers": dict(_masked_headers(result.headers.items(), secrets)),
-              "body": _mask(result.text()[:BODY_EXCERPT], secrets),
+              "body": masking.mask(result.text()[:BODY_EXCERPT], secrets),
               "error": result.error, "detail": result.detail}
     if result.truncated:
         record["truncated"] = True
